@@ -1,0 +1,106 @@
+"""Record the answers for cruft, then put the project under git and DVC.
+
+The work itself lives in the generated project (`scripts/init_repo.py`), so `make init`
+can finish it later with the same code, e.g. when git was missing at bake time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+CONTEXT = json.loads(r"""{{ cookiecutter | tojson }}""")
+# cookiecutter's built-in abbreviations, expanded so cruft can clone the template later.
+ABBREVIATIONS = {
+    "gh": "https://github.com/{}.git",
+    "gl": "https://gitlab.com/{}.git",
+    "bb": "https://bitbucket.org/{}",
+}
+
+
+def is_cruft_run(context: dict) -> bool:
+    """cruft (create, update, diff) puts `_commit` in the context; cookiecutter never does.
+
+    cruft update and diff render into temporary folders that must stay untouched, and cruft
+    create writes .cruft.json only after this hook, so none of them gets git or DVC here.
+    """
+    return "_commit" in context
+
+
+def resolve_local(path: str, cwd_at_bake: str | None) -> Path | None:
+    """A template given as a (possibly relative) local path, made absolute."""
+    candidate = Path(path).expanduser()
+    if not candidate.is_absolute() and cwd_at_bake:
+        candidate = Path(cwd_at_bake) / candidate
+    return candidate.resolve() if candidate.is_dir() else None
+
+
+def template_url(template: str, cwd_at_bake: str | None) -> str:
+    prefix, _, rest = template.partition(":")
+    if prefix in ABBREVIATIONS and rest and "/" in rest and "//" not in rest:
+        return ABBREVIATIONS[prefix].format(rest)
+    local = (
+        None
+        if "://" in template or template.startswith("git@")
+        else resolve_local(template, cwd_at_bake)
+    )
+    return str(local) if local else template
+
+
+def template_commit(repo_dir: Path | None) -> str | None:
+    if repo_dir is None:
+        return None
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=repo_dir,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:  # git not installed
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def cruft_state(context: dict, url: str, commit: str | None) -> dict:
+    """The .cruft.json that `cruft create` would have written."""
+    answers = {key: value for key, value in context.items() if not key.startswith("_")}
+    answers.update({"_template": url, "_commit": commit})
+    return {
+        "template": url,
+        "commit": commit,
+        "checkout": context.get("_checkout"),
+        "context": {"cookiecutter": answers},
+        "directory": None,
+    }
+
+
+def main() -> int:
+    if is_cruft_run(CONTEXT):
+        print("cruft: git and DVC set-up skipped here; in a new project run `make init`")
+        return 0
+    root = Path.cwd()
+    cwd_at_bake = os.environ.get("PWD")
+    url = template_url(CONTEXT["_template"], cwd_at_bake)
+    commit = template_commit(resolve_local(CONTEXT.get("_repo_dir", ""), cwd_at_bake))
+    state = cruft_state(CONTEXT, url, commit)
+    (root / ".cruft.json").write_text(
+        json.dumps(state, ensure_ascii=False, indent=4) + "\n", encoding="utf-8"
+    )
+
+    sys.dont_write_bytecode = True  # leave no __pycache__ in the new project
+    sys.path.insert(0, str(root / "scripts"))
+    from init_repo import bootstrap
+
+    author = (CONTEXT["author_name"], CONTEXT["author_email"])
+    for note in bootstrap(root, author, f"Initial commit from {url}"):
+        print(note)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
