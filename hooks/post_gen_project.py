@@ -81,7 +81,11 @@ def cruft_state(context: dict, url: str, commit: str | None) -> dict:
 
 def main() -> int:
     if is_cruft_run(CONTEXT):
-        print("cruft: git and DVC set-up skipped here; in a new project run `make init`")
+        # stderr: `cruft diff` prints a patch on stdout that users pipe into `git apply`.
+        print(
+            "cruft: git and DVC set-up skipped here; in a new project run `make init`",
+            file=sys.stderr,
+        )
         return 0
     root = Path.cwd()
     cwd_at_bake = os.environ.get("PWD")

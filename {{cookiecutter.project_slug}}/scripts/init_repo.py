@@ -18,7 +18,10 @@ import sys
 from pathlib import Path
 
 RAW_DIR = Path("data") / "raw"
-DVC_CACHE = Path(".dvc") / "cache" / "files" / "md5"
+DVC_DIR = Path(".dvc")
+DVC_CACHE = DVC_DIR / "cache" / "files" / "md5"
+# What `dvc init` keeps out of git: per-machine config, scratch space and the cache.
+DVC_PRIVATE = ["/config.local", "/tmp", "/cache"]
 # Files in data/raw that are bookkeeping, not data.
 NOT_DATA = {".gitignore", ".gitkeep", ".DS_Store"}
 FINISH_LATER = "make init"
@@ -58,6 +61,14 @@ def add_to_gitignore(gitignore: Path, entry: str) -> None:
     lines = gitignore.read_text(encoding="utf-8").splitlines() if gitignore.exists() else []
     if entry not in lines:
         gitignore.write_text("\n".join([*lines, entry]) + "\n", encoding="utf-8")
+
+
+def init_dvc(root: Path) -> None:
+    """What `dvc init` does: a .dvc folder with a config (the template's, when present)."""
+    (root / DVC_DIR).mkdir(exist_ok=True)
+    (root / DVC_DIR / "config").touch()
+    for entry in DVC_PRIVATE:
+        add_to_gitignore(root / DVC_DIR / ".gitignore", entry)
 
 
 def track_with_dvc(root: Path, relpath: Path) -> bool:
@@ -122,6 +133,7 @@ def first_commit(root: Path, message: str, author: tuple[str, str]) -> str | Non
 def bootstrap(root: Path, author: tuple[str, str], message: str) -> list[str]:
     """Track raw data with DVC, make it read-only, init git and commit. Returns notes."""
     notes = []
+    init_dvc(root)
     tracked = [path for path in raw_data_files(root) if track_with_dvc(root, path)]
     for path in raw_data_files(root):
         make_read_only(root / path)
@@ -150,8 +162,8 @@ def author_from_pyproject(root: Path) -> tuple[str, str]:
 
 def main() -> int:
     root = Path.cwd()
-    if not (root / "dvc.yaml").exists():
-        print("run `make init` from the project root (the folder with dvc.yaml)", file=sys.stderr)
+    if not (root / "params.yaml").exists():
+        print("run `make init` from the project root (the folder with params.yaml)", file=sys.stderr)
         return 1
     for note in bootstrap(root, author_from_pyproject(root), "Initial commit"):
         print(note)

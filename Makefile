@@ -1,0 +1,35 @@
+# Developing the template. `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+# Generated projects run `uv` and `cookiecutter` from this environment.
+export PATH := $(BIN):$(PATH)
+export DVC_NO_ANALYTICS := 1
+
+.PHONY: help demo test test-fast docs bench
+
+help: ## List the targets with one line each
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+demo: $(VENV)/.installed ## Bake the default project into build/ and run its pipeline end to end
+	$(BIN)/python tools/demo.py
+
+test: $(VENV)/.installed ## Run every template test: fast tier, then the slow tier (a few minutes)
+	$(BIN)/pytest
+
+test-fast: $(VENV)/.installed ## Run the fast tier only (renders, parses, lints: about a minute)
+	$(BIN)/pytest -m "not slow"
+
+docs: $(VENV)/.installed ## Regenerate docs/options.md from cookiecutter.json
+	$(BIN)/python tools/options_doc.py
+
+bench: $(VENV)/.installed ## Run the benchmarks (figures printed and saved under build/)
+	$(BIN)/python benchmarks/run_all.py

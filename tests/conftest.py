@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from jinja2 import Environment
+from matrix import TEMPLATE_DIR
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = ["TEMPLATE_DIR", "git", "tomllib"]
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory, monkeypatch):
+    """Bakes write the default local DVC remote under ~: keep it out of the real home.
+
+    Package caches stay where they were (a cold uv cache would download everything again),
+    and a git identity is configured, as on a developer's machine.
+    """
+    real_home = Path.home()
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv(
+        "UV_CACHE_DIR", os.environ.get("UV_CACHE_DIR", str(real_home / ".cache" / "uv"))
+    )
+    monkeypatch.setenv(
+        "PIP_CACHE_DIR", os.environ.get("PIP_CACHE_DIR", str(real_home / ".cache" / "pip"))
+    )
+    monkeypatch.setenv("PYENV_ROOT", os.environ.get("PYENV_ROOT", str(real_home / ".pyenv")))
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    monkeypatch.delenv("GIT_CONFIG_GLOBAL", raising=False)
+    (home / ".gitconfig").write_text("[user]\n\tname = Test User\n\temail = test@example.com\n")
+    return home
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.fixture
+def template_repo(tmp_path_factory) -> Path:
+    """A committed copy of the template, as cruft and `cookiecutter gh:...` see it."""
+    copy = tmp_path_factory.mktemp("template") / "mlops-template"
+    shutil.copytree(
+        TEMPLATE_DIR,
+        copy,
+        ignore=shutil.ignore_patterns(".git", ".venv", "build", "__pycache__", ".*_cache"),
+    )
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "template"]):
+        subprocess.run(["git", *args], cwd=copy, check=True, env=env, capture_output=True)
+    return copy
+
+
+@pytest.fixture
+def bake(cookies):
+    """Bake with pytest-cookies (--no-input) and the given answers; fail on any error."""
+
+    def _bake(template: Path = TEMPLATE_DIR, **answers: str) -> Path:
+        result = cookies.bake(extra_context=answers, template=str(template))
+        assert result.exception is None, result.exception
+        assert result.exit_code == 0
+        return Path(result.project_path)
+
+    return _bake
+
+
+def load_hook(name: str, context: dict, folder: Path):
+    """Render hooks/<name>.py with a context, as cookiecutter does, then import it."""
+    source = (TEMPLATE_DIR / "hooks" / f"{name}.py").read_text(encoding="utf-8")
+    path = folder / f"{name}_{uuid.uuid4().hex[:8]}.py"
+    path.write_text(Environment().from_string(source).render(cookiecutter=context), "utf-8")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,0 +1,178 @@
+"""Fast tier: every value of every option renders, parses and lints (pairwise matrix)."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+from conftest import git, tomllib
+from matrix import case_id, choice_options, pairwise
+
+MATRIX = pairwise(choice_options())
+# `${{ }}` is GitHub Actions syntax that must survive rendering; anything else is a leftover.
+JINJA_LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|\{#")
+SAMPLE = {
+    "classification": ("penguins.csv", "species"),
+    "regression": ("auto-mpg.csv", "Miles_per_Gallon"),
+}
+
+
+def expected_files(answers: dict[str, str]) -> set[str]:
+    """Every file a bake must produce (git internals and the DVC cache aside)."""
+    raw_file, _ = SAMPLE[answers["task"]]
+    module = "my_ml_project"
+    return {
+        ".cruft.json",
+        ".dvc/.gitignore",
+        ".dvc/config",
+        ".dvcignore",
+        ".env.example",
+        ".gitattributes",
+        ".gitignore",
+        ".python-version",
+        "LICENSE",
+        "Makefile",
+        "README.md",
+        "dvc.yaml",
+        "params.yaml",
+        "pyproject.toml",
+        "scripts/init_repo.py",
+        "data/raw/.gitignore",
+        f"data/raw/{raw_file}",
+        f"data/raw/{raw_file}.dvc",
+        "data/interim/.gitkeep",
+        "data/external/.gitkeep",
+        "data/processed/.gitkeep",
+        "models/.gitkeep",
+        "notebooks/.gitkeep",
+        "reports/figures/.gitkeep",
+        *(f"src/{module}/{name}" for name in PACKAGE_FILES),
+        *(f"tests/{name}" for name in TEST_FILES),
+    }
+
+
+PACKAGE_FILES = [
+    "__init__.py",
+]
+TEST_FILES = [
+    "conftest.py",
+]
+
+
+def project_files(project) -> set[str]:
+    return {
+        path.relative_to(project).as_posix()
+        for path in project.rglob("*")
+        if path.is_file()
+        and not path.relative_to(project).as_posix().startswith((".git/", ".dvc/cache/"))
+    }
+
+
+@pytest.mark.parametrize("answers", MATRIX, ids=[case_id(row) for row in MATRIX])
+def test_every_option_renders_parses_and_lints(bake, answers):
+    project = bake(**answers)
+
+    assert project_files(project) == expected_files(answers)
+
+    for path in project.rglob("*"):
+        if path.is_file() and ".git" not in path.parts and path.suffix != ".csv":
+            text = path.read_text(encoding="utf-8")
+            assert not JINJA_LEFTOVER.search(text), f"Jinja left in {path.name}"
+
+    parsed = {}
+    for path in project.rglob("*"):
+        rel = path.relative_to(project).as_posix()
+        if rel.startswith(".git/"):
+            continue
+        if path.suffix == ".toml":
+            parsed[rel] = tomllib.loads(path.read_text(encoding="utf-8"))
+        elif path.suffix in {".yaml", ".yml"} or path.name.endswith(".dvc"):
+            parsed[rel] = yaml.safe_load(path.read_text(encoding="utf-8"))
+        elif path.suffix == ".json":
+            parsed[rel] = json.loads(path.read_text(encoding="utf-8"))
+    check_pyproject(parsed["pyproject.toml"], answers)
+    check_params_and_pipeline(project, parsed, answers)
+    check_dvc_config(project, answers)
+    check_cruft_state(parsed[".cruft.json"], answers)
+
+    lint = [sys.executable, "-m", "ruff"]
+    for args in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
+        done = subprocess.run([*lint, *args], cwd=project, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    assert git(project, "status", "--porcelain") == ""
+    assert git(project, "branch", "--show-current").strip() == "main"
+
+
+def check_pyproject(pyproject: dict, answers: dict[str, str]) -> None:
+    project = pyproject["project"]
+    version = answers["python_version"]
+    assert project["name"] == "my-ml-project"
+    assert project["requires-python"] == f">={version}"
+    licence = answers["license"]
+    assert project["license"] == ("LicenseRef-Proprietary" if licence == "Proprietary" else licence)
+    remote = answers["dvc_remote"]
+    dvc = "dvc" if remote in ("local", "none") else f"dvc[{remote}]"
+    assert any(dep.startswith(dvc + ">=") for dep in project["dependencies"])
+    assert pyproject["tool"]["ruff"]["target-version"] == "py" + version.replace(".", "")
+
+
+def check_params_and_pipeline(project, parsed: dict, answers: dict[str, str]) -> None:
+    raw_file, target = SAMPLE[answers["task"]]
+    params = parsed["params.yaml"]
+    assert params["data"] == {
+        **params["data"],
+        "raw_path": f"data/raw/{raw_file}",
+        "target": target,
+        "task": answers["task"],
+    }
+    header = (project / "data" / "raw" / raw_file).read_text(encoding="utf-8").splitlines()[0]
+    assert target in header.split(",")
+    stages = parsed["dvc.yaml"]["stages"]
+    assert list(stages) == ["prepare", "train", "evaluate"]
+    pointer = parsed[f"data/raw/{raw_file}.dvc"]["outs"][0]
+    assert pointer["path"] == raw_file and pointer["hash"] == "md5"
+    assert (project / ".dvc/cache/files/md5" / pointer["md5"][:2] / pointer["md5"][2:]).exists()
+    assert (project / ".python-version").read_text().strip() == answers["python_version"]
+
+
+def check_dvc_config(project, answers: dict[str, str]) -> None:
+    config = configparser.ConfigParser()
+    config.read(project / ".dvc" / "config")
+    assert config["core"]["analytics"] == "false"
+    if answers["dvc_remote"] == "none":
+        assert "remote" not in config["core"]
+        return
+    assert config["core"]["remote"] == "storage"
+    url = config["'remote \"storage\"'"]["url"]
+    prefix = {"local": "~/", "s3": "s3://", "gs": "gs://", "azure": "azure://", "ssh": "ssh://"}[
+        answers["dvc_remote"]
+    ]
+    assert url.startswith(prefix) and url.endswith("my-ml-project")
+
+
+def check_cruft_state(state: dict, answers: dict[str, str]) -> None:
+    context = state["context"]["cookiecutter"]
+    assert {key: context[key] for key in answers} == answers
+    assert state["template"] == context["_template"]
+    assert not any(key.startswith("__") for key in context)
+
+
+def test_matrix_covers_every_pair_of_values():
+    choices = choice_options()
+    rows = pairwise(choices)
+    names = list(choices)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            for va in choices[a]:
+                for vb in choices[b]:
+                    assert any(row[a] == va and row[b] == vb for row in rows), (a, va, b, vb)
+    full = 1
+    for values in choices.values():
+        full *= len(values)
+    assert len(rows) < full / 10
