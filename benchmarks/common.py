@@ -1,0 +1,41 @@
+"""Timing helpers shared by the benchmarks: medians of repeated wall-clock runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent
+RESULTS_DIR = TEMPLATE_DIR / "build" / "benchmarks"
+BIN = Path(sys.executable).parent
+
+
+def env() -> dict[str, str]:
+    """The benchmark environment: this interpreter's tools first on PATH, no telemetry."""
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+            "DVC_NO_ANALYTICS": "1"}
+
+
+def timed(cmd: list[str], cwd: Path, check: bool = True) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, env=env(), capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if check and done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed in {cwd}:\n{done.stdout}\n{done.stderr}")
+    return elapsed
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    return {"median_s": round(statistics.median(samples), 3), "min_s": round(min(samples), 3),
+            "max_s": round(max(samples), 3), "runs": len(samples)}
+
+
+def report(name: str, results: dict) -> None:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
