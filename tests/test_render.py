@@ -58,9 +58,27 @@ def expected_files(answers: dict[str, str]) -> set[str]:
 
 PACKAGE_FILES = [
     "__init__.py",
+    "config.py",
+    "estimators.py",
+    "evaluate.py",
+    "features.py",
+    "lineage.py",
+    "metrics.py",
+    "plots.py",
+    "prepare.py",
+    "schema.py",
+    "splitting.py",
+    "tracking.py",
+    "train.py",
 ]
 TEST_FILES = [
     "conftest.py",
+    "test_config.py",
+    "test_evaluate.py",
+    "test_features.py",
+    "test_prepare.py",
+    "test_schema.py",
+    "test_train.py",
 ]
 
 
@@ -87,7 +105,7 @@ def test_every_option_renders_parses_and_lints(bake, answers):
     parsed = {}
     for path in project.rglob("*"):
         rel = path.relative_to(project).as_posix()
-        if rel.startswith(".git/"):
+        if rel.startswith(".git/") or not path.is_file():
             continue
         if path.suffix == ".toml":
             parsed[rel] = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -176,3 +194,37 @@ def test_matrix_covers_every_pair_of_values():
     for values in choices.values():
         full *= len(values)
     assert len(rows) < full / 10
+
+
+HOSTILE = {
+    "project_name": 'Zoë\'s "Déjà vu" \\ Project',
+    "description": 'Line one\nLine "two" with \\backslash, \'quotes\', ü, 中文 and """ triple',
+    "author_name": 'O\'Brien "Bob" \\ Ñandú',
+    "author_email": "bob+ml@example.co.uk",
+}
+
+
+def test_hostile_text_answers_read_back_exactly(bake):
+    project = bake(**HOSTILE)
+    assert project.name == "zoe-s-deja-vu-project"
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["description"] == HOSTILE["description"]
+    assert pyproject["project"]["authors"] == [
+        {"name": HOSTILE["author_name"], "email": HOSTILE["author_email"]}
+    ]
+    assert (project / "src" / "zoe_s_deja_vu_project" / "__init__.py").exists()
+    state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    assert {k: state["context"]["cookiecutter"][k] for k in HOSTILE} == HOSTILE
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert readme.startswith(f"# {HOSTILE['project_name']}\n")
+    assert HOSTILE["author_name"] in (project / "LICENSE").read_text(encoding="utf-8")
+    params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
+    assert params["mlflow"]["experiment_name"] == "zoe-s-deja-vu-project"
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout
+    assert git(project, "status", "--porcelain") == ""

@@ -150,20 +150,20 @@ def bootstrap(root: Path, author: tuple[str, str], message: str) -> list[str]:
 
 def author_from_pyproject(root: Path) -> tuple[str, str]:
     """(name, email) of the first author in pyproject.toml, for `make init`."""
-    if sys.version_info >= (3, 11):
+    try:
         import tomllib
-
-        with (root / "pyproject.toml").open("rb") as stream:
-            authors = tomllib.load(stream).get("project", {}).get("authors", [{}])
-        first = authors[0] if authors else {}
-        return first.get("name", "Unknown"), first.get("email", "unknown@example.com")
-    return "Unknown", "unknown@example.com"
+    except ModuleNotFoundError:  # Python 3.10; used only when git has no identity anyway
+        return "Unknown", "unknown@example.com"
+    with (root / "pyproject.toml").open("rb") as stream:
+        authors = tomllib.load(stream).get("project", {}).get("authors", [{}])
+    first = authors[0] if authors else {}
+    return first.get("name", "Unknown"), first.get("email", "unknown@example.com")
 
 
 def main() -> int:
     root = Path.cwd()
     if not (root / "params.yaml").exists():
-        print("run `make init` from the project root (the folder with params.yaml)", file=sys.stderr)
+        print("run `make init` in the project root (the folder with params.yaml)", file=sys.stderr)
         return 1
     for note in bootstrap(root, author_from_pyproject(root), "Initial commit"):
         print(note)

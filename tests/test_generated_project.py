@@ -1,0 +1,184 @@
+"""Slow tier: bake, install and run generated projects for real, as a new user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import git
+
+pytestmark = pytest.mark.slow
+
+# The project's own interpreter answers questions about its MLflow store.
+MLFLOW_QUERY = r"""
+import json, sys
+from mlflow import MlflowClient
+sys.path.insert(0, "src")
+from {module}.tracking import tracking_uri
+from {module}.config import load_params
+
+params = load_params()
+client = MlflowClient(tracking_uri())
+experiment = client.get_experiment_by_name(params["mlflow"]["experiment_name"])
+runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"])
+name = params["mlflow"]["registered_model_name"]
+versions = client.search_model_versions(f"name='{{name}}'")
+run = runs[0]
+models = client.search_logged_models([experiment.experiment_id])
+print(json.dumps({{
+    "tracking_uri": tracking_uri(),
+    "runs": len(runs),
+    "params": run.data.params,
+    "metrics": run.data.metrics,
+    "tags": run.data.tags,
+    "logged_models": [m.name for m in models],
+    "versions": [
+        {{"version": v.version, "run_id": v.run_id, "tags": v.tags}} for v in versions
+    ],
+    "run_id": run.info.run_id,
+}}))
+"""
+
+
+def run(cmd: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env={**os.environ, **env})
+    assert done.returncode == 0, f"{cmd} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done
+
+
+@pytest.fixture
+def tools_on_path(monkeypatch):
+    """`make setup` finds uv next to the interpreter running the tests."""
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+
+
+def stages_run(output: str) -> list[str]:
+    return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")]
+
+
+def mlflow_state(project: Path, module: str) -> dict:
+    done = run([".venv/bin/python", "-c", MLFLOW_QUERY.format(module=module)], cwd=project)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def check_lineage(project: Path, state: dict, raw_file: str, commit: str) -> None:
+    pointer = yaml.safe_load((project / "data" / "raw" / f"{raw_file}.dvc").read_text())
+    data_md5 = pointer["outs"][0]["md5"]
+    for tags in (state["tags"], state["versions"][0]["tags"]):
+        assert tags["git_commit"] == commit
+        assert tags["data_dvc_md5"] == data_md5
+        assert tags["data_path"] == f"data/raw/{raw_file}"
+    assert state["versions"][0]["run_id"] == state["run_id"]
+
+
+def setup_test_and_repro(bake, **answers: str) -> Path:
+    project = bake(**answers)
+    run(["make", "setup"], cwd=project)
+    run(["make", "test"], cwd=project)
+    run(["make", "lint"], cwd=project)
+    done = run(["make", "repro"], cwd=project)
+    assert stages_run(done.stdout) == ["prepare", "train", "evaluate"]
+    # The tests, the pipeline and the tools wrote nothing git does not ignore but the
+    # pipeline's own record (dvc.lock, metrics, plots) and the lock file of the environment.
+    changed = {line[3:] for line in git(project, "status", "--porcelain").splitlines()}
+    assert changed <= {
+        "dvc.lock",
+        "reports/",
+        "uv.lock",
+        "data/processed/.gitignore",
+        "models/.gitignore",
+    }, changed
+    return project
+
+
+def test_default_project_end_to_end(bake, tools_on_path, tmp_path):
+    project = setup_test_and_repro(bake)
+    trained_at = git(project, "rev-parse", "HEAD").strip()
+
+    metrics = json.loads((project / "reports" / "metrics.json").read_text())
+    assert 0.9 <= metrics["accuracy"] <= 1.0
+    assert metrics["accuracy"] > metrics["baseline_accuracy"] + 0.3
+    assert 0.9 <= metrics["roc_auc"] <= 1.0
+    shown = json.loads(run([".venv/bin/dvc", "metrics", "show", "--json"], cwd=project).stdout)
+    assert shown  # dvc reads the metrics file declared in dvc.yaml
+    run([".venv/bin/dvc", "plots", "show", "-o", str(tmp_path / "plots")], cwd=project)
+    html = (tmp_path / "plots" / "index.html").read_text()
+    assert "confusion" in html.lower() and "roc" in html.lower()
+
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "First pipeline run")
+    state = mlflow_state(project, "my_ml_project")
+    assert state["tracking_uri"].startswith("sqlite:///")
+    assert state["runs"] == 1
+    assert set(state["metrics"]) >= {"accuracy", "f1_macro"}
+    assert state["params"]["model.name"] == "random_forest"
+    assert state["params"]["data.target"] == "species"
+    assert len(state["versions"]) == 1 and state["logged_models"]
+    check_lineage(project, state, "penguins.csv", trained_at)
+
+    # Nothing changed: nothing runs.
+    done = run([".venv/bin/dvc", "repro"], cwd=project)
+    assert stages_run(done.stdout) == []
+    assert git(project, "status", "--porcelain") == ""
+
+    # A hyper-parameter changed: train and evaluate run again, prepare does not.
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    first_key = next(iter(params["model"]["params"]))
+    text = (project / "params.yaml").read_text()
+    old = f"{first_key}: {params['model']['params'][first_key]}"
+    assert old in text
+    value = params["model"]["params"][first_key]
+    new_value = value + 1 if isinstance(value, int) else value
+    (project / "params.yaml").write_text(text.replace(old, f"{first_key}: {new_value}"))
+    done = run(["make", "repro"], cwd=project)
+    assert stages_run(done.stdout) == ["train", "evaluate"]
+    state = mlflow_state(project, "my_ml_project")
+    assert state["runs"] == 2 and len(state["versions"]) == 2
+    git(project, "commit", "-qam", "Tune the model")
+
+    # Data and model travel through the DVC remote; a fresh clone restores both.
+    run(["make", "push"], cwd=project)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(project), str(clone))
+    assert not (clone / "data" / "raw" / "penguins.csv").exists()
+    run([str(project / ".venv" / "bin" / "dvc"), "pull"], cwd=clone)
+    for path in ("data/raw/penguins.csv", "reports/metrics.json"):
+        assert (clone / path).read_bytes() == (project / path).read_bytes()
+    model_files = sorted(
+        p.relative_to(project)
+        for p in (project / "models").rglob("*")
+        if p.is_file() and p.name != ".gitkeep"
+    )
+    assert model_files
+    for relative in model_files:
+        assert (clone / relative).read_bytes() == (project / relative).read_bytes()
+    status = run([str(project / ".venv" / "bin" / "dvc"), "status"], cwd=clone)
+    assert "up to date" in status.stdout
+
+
+def test_regression_project_with_pip_on_the_oldest_python(bake, tools_on_path):
+    project = setup_test_and_repro(
+        bake,
+        task="regression",
+        env_manager="pip",
+        python_version="3.10",
+        project_name="Fuel Economy",
+        dvc_remote="none",
+        dvc_remote_url="",
+    )
+    trained_at = git(project, "rev-parse", "HEAD").strip()
+    assert (project / ".venv" / "bin" / "python3.10").exists()
+    metrics = json.loads((project / "reports" / "metrics.json").read_text())
+    assert metrics["rmse"] < 0.6 * metrics["baseline_rmse"]
+    assert metrics["r2"] > 0.7
+    state = mlflow_state(project, "fuel_economy")
+    assert set(state["metrics"]) >= {"rmse", "r2"}
+    assert len(state["versions"]) == 1
+    check_lineage(project, state, "auto-mpg.csv", trained_at)
+    runs = run(["make", "runs"], cwd=project).stdout
+    assert "MLflow tracking store: sqlite:///" in runs and "version 1" in runs

@@ -1,0 +1,71 @@
+"""Plot data for `dvc plots show`; templates and axes are declared in dvc.yaml `plots:`.
+
+dvc.yaml declares the plots of both tasks, since the task is picked in params.yaml at run time.
+The kinds the task does not draw get a header-only CSV: DVC draws nothing for it, whereas a
+missing file makes `dvc plots show` / `dvc plots diff` warn (and git keeps no empty folder).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_curve
+
+COLUMNS = {
+    "confusion": ("actual", "predicted"),
+    "roc": ("fpr", "tpr"),
+    "predicted_vs_actual": ("actual", "predicted"),
+    "residuals": ("predicted", "residual"),
+}
+TASK_KINDS = {
+    "classification": ("confusion", "roc"),
+    "regression": ("predicted_vs_actual", "residuals"),
+}
+
+
+def write_classification(
+    plots_dir: Path,
+    actual: pd.Series,
+    predicted: np.ndarray,
+    probabilities: np.ndarray,
+    classes: np.ndarray,
+) -> None:
+    """Confusion pairs, and one ROC curve per class (only the second class's when binary)."""
+    _reset(plots_dir, "classification")
+    actual = np.asarray(actual)
+    _write(plots_dir / "confusion" / "test.csv", actual=actual, predicted=predicted)
+    for position, label in enumerate(classes):
+        hits = actual == label
+        if (len(classes) == 2 and position == 0) or hits.all() or not hits.any():
+            continue  # the binary mirror curve, or a class the test split lacks or is made of
+        fpr, tpr, _ = roc_curve(hits, probabilities[:, position])
+        _write(plots_dir / "roc" / f"{_file_stem(label)}.csv", fpr=fpr, tpr=tpr)
+    if not any((plots_dir / "roc").iterdir()):  # a single-class test split has no curve
+        _write(plots_dir / "roc" / "test.csv", fpr=[], tpr=[])
+
+
+def write_regression(plots_dir: Path, actual: pd.Series, predicted: np.ndarray) -> None:
+    _reset(plots_dir, "regression")
+    actual = np.asarray(actual, dtype=float)
+    _write(plots_dir / "predicted_vs_actual" / "test.csv", actual=actual, predicted=predicted)
+    _write(plots_dir / "residuals" / "test.csv", predicted=predicted, residual=actual - predicted)
+
+
+def _reset(plots_dir: Path, task: str) -> None:
+    shutil.rmtree(plots_dir, ignore_errors=True)  # files of an earlier run may not be rewritten
+    for kind, columns in COLUMNS.items():
+        (plots_dir / kind).mkdir(parents=True)
+        if kind not in TASK_KINDS[task]:
+            _write(plots_dir / kind / "test.csv", **{column: [] for column in columns})
+
+
+def _write(path: Path, **columns: np.ndarray | list) -> None:
+    pd.DataFrame(columns).to_csv(path, index=False, float_format="%.6g")
+
+
+def _file_stem(label: object) -> str:
+    return re.sub(r"[^\w.-]+", "_", str(label)).strip("_") or "class"

@@ -1,0 +1,79 @@
+"""Shared fixtures: scratch copies of the project, so tests never touch its data, models, runs."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from {{ cookiecutter.module_name }} import evaluate, prepare, train
+from {{ cookiecutter.module_name }}.lineage import file_md5
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def project_params() -> dict:
+    return yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8"))
+
+
+def scaffold(root: Path, frame: pd.DataFrame | None = None, **changes: dict) -> Path:
+    """Write params.yaml (this project's, with `changes` per section) and the raw CSV: `frame`,
+    or else the bundled sample data."""
+    params = project_params()
+    sample = PROJECT_ROOT / params["data"]["raw_path"]
+    for section, values in changes.items():
+        params[section].update(values)
+    raw = root / params["data"]["raw_path"]
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    if frame is None:
+        shutil.copy(sample, raw)
+    else:
+        frame.to_csv(raw, index=False)
+    text = yaml.safe_dump(params, allow_unicode=True, sort_keys=False)
+    (root / "params.yaml").write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> Callable[..., Path]:
+    return lambda frame=None, **changes: scaffold(tmp_path, frame, **changes)
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """prepare -> train -> evaluate once, on the bundled data, in a scratch project with its own
+    git repository, DVC pointer file and embedded MLflow store."""
+    root = scaffold(tmp_path_factory.mktemp("project"))
+    raw = root / project_params()["data"]["raw_path"]
+    dvc_md5 = file_md5(raw)
+    pointer = f"outs:\n- md5: {dvc_md5}\n  size: {raw.stat().st_size}\n  path: {raw.name}\n"
+    raw.with_name(raw.name + ".dvc").write_text(pointer, encoding="utf-8")
+    commit = _git_commit(root)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)  # runs go to the scratch store
+        prepare.run(root)
+        logged = train.run(root)
+        metrics = evaluate.run(root)
+    return {
+        "root": root,
+        "logged": logged,
+        "metrics": metrics,
+        "dvc_md5": dvc_md5,
+        "commit": commit,
+    }
+
+
+def _git_commit(root: Path) -> str | None:
+    """Commit the scratch project, when git is installed: lineage must record that commit."""
+    if shutil.which("git") is None:
+        return None
+    identity = ["-c", "user.name=test", "-c", "user.email=test@example.com"]
+    for args in (["init", "-q"], ["add", "-A"], [*identity, "commit", "-q", "-m", "scratch"]):
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True)
+    return done.stdout.decode().strip()

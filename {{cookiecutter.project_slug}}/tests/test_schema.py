@@ -1,0 +1,108 @@
+"""Schema inference on a hostile CSV: accents and spaces in names, dates, IDs, booleans, gaps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.module_name }}.prepare import read_raw
+from {{ cookiecutter.module_name }}.schema import (
+    CATEGORICAL,
+    DATETIME,
+    NUMERIC,
+    Schema,
+    infer_schema,
+    validate,
+)
+
+ROWS = 60
+
+
+def hostile_frame() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    price = rng.normal(100, 10, ROWS).round(2)
+    price[[3, 7]] = np.nan
+    quantity = rng.integers(1, 9, ROWS).astype(str).astype(object)
+    quantity[5] = "?"  # a placeholder in a column of numbers
+    city = rng.choice(["Paris", "Lyon", "Nantes"], ROWS).astype(object)
+    city[[1, 2]] = None
+    dates = pd.date_range("2021-01-01", periods=ROWS, freq="7D").strftime("%Y-%m-%d")
+    active = rng.choice(["True", "False"], ROWS).astype(object)
+    active[4] = None  # read back as an object column of booleans and NaN
+    return pd.DataFrame(
+        {
+            "Unnamed: 0": range(ROWS),
+            "n° client": [f"C-{i:05d}" for i in range(ROWS)],
+            "prix (€)": price,
+            "quantité": quantity,
+            "ville": city,
+            "Année de vente": dates,
+            "actif": active,
+            "constante": "même valeur",
+            "vide": np.nan,
+            "classe": rng.choice(["oui", "non"], ROWS),
+        }
+    )
+
+
+DATA = {
+    "target": "classe",
+    "task": "classification",
+    "decimal": ".",
+    "numeric_features": [],
+    "categorical_features": [],
+    "datetime_features": [],
+    "drop_columns": [],
+}
+
+
+@pytest.fixture
+def raw(tmp_path) -> pd.DataFrame:
+    """The frame as prepare reads it back from a CSV file (types come from the text)."""
+    path = tmp_path / "hostile.csv"
+    hostile_frame().to_csv(path, index=False)
+    return read_raw(path)
+
+
+def test_each_column_gets_a_type_or_a_reason_to_be_dropped(raw):
+    schema = infer_schema(raw, DATA)
+    assert schema.features == {
+        "prix (€)": NUMERIC,
+        "quantité": NUMERIC,
+        "ville": CATEGORICAL,
+        "Année de vente": DATETIME,
+        "actif": CATEGORICAL,
+    }
+    assert schema.date_formats == {"Année de vente": "ISO8601"}
+    assert schema.dropped["n° client"].startswith("ID-like text")
+    assert schema.dropped["Unnamed: 0"].startswith("row number")
+    assert schema.dropped["constante"].startswith("constant")
+    assert schema.dropped["vide"] == "all values missing"
+    validate(raw, schema)
+
+
+def test_overrides_win_over_inference(raw):
+    data = {**DATA, "categorical_features": ["quantité"], "drop_columns": ["prix (€)"]}
+    schema = infer_schema(raw, data)
+    assert schema.features["quantité"] == CATEGORICAL
+    assert "prix (€)" not in schema.features
+    assert schema.dropped["prix (€)"] == "listed in data.drop_columns"
+
+
+def test_an_override_naming_no_column_lists_the_columns(raw):
+    with pytest.raises(SystemExit, match=r"data.datetime_features lists 'date'.*'Année de vente'"):
+        infer_schema(raw, {**DATA, "datetime_features": ["date"]})
+
+
+def test_a_wrong_override_fails_validation_with_the_fix(raw):
+    schema = infer_schema(raw, {**DATA, "numeric_features": ["ville"]})
+    with pytest.raises(SystemExit, match=r"'ville' is used as numeric.*data.numeric_features"):
+        validate(raw, schema)
+
+
+def test_the_schema_survives_its_json_file(raw, tmp_path):
+    schema = infer_schema(raw, DATA)
+    schema.save(tmp_path / "schema.json")
+    assert Schema.load(tmp_path / "schema.json") == schema
+    assert "Année de vente" in (tmp_path / "schema.json").read_text(encoding="utf-8")

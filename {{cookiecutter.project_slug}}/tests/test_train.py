@@ -1,0 +1,110 @@
+"""The train stage: it beats the dummy baseline on the bundled data, and what it stores (model
+directory, MLflow run, registered version, lineage) is complete and loads anywhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from conftest import project_params
+from {{ cookiecutter.module_name }} import prepare, train
+from {{ cookiecutter.module_name }}.config import MODEL_DIR, SCHEMA_FILE, TRAIN_DATA, load_params
+from {{ cookiecutter.module_name }}.estimators import build_estimator
+from {{ cookiecutter.module_name }}.lineage import file_md5
+from {{ cookiecutter.module_name }}.schema import Schema
+from {{ cookiecutter.module_name }}.tracking import tracking_uri
+
+MODULE = "{{ cookiecutter.module_name }}"
+# Run in a fresh interpreter that cannot see this source tree: the model must bring its code.
+LOAD_ELSEWHERE = """
+import json, os, sys
+model_dir, module = sys.argv[1:]
+sys.path = [path for path in sys.path if not os.path.isdir(os.path.join(path or ".", module))]
+import mlflow.sklearn, pandas
+model = mlflow.sklearn.load_model(model_dir)
+rows = pandas.read_json(sys.stdin, orient="split")
+predictions = [str(value) for value in model.predict(rows)]
+package = sys.modules[module + ".features"].__file__
+print(json.dumps({"predictions": predictions, "package": package}))
+"""
+
+
+def test_the_model_clearly_beats_the_baseline(make_project):
+    root = make_project()  # this project's params.yaml and data (the bundled sample at first)
+    prepare.run(root)
+    params, schema = load_params(root), Schema.load(root / SCHEMA_FILE)
+    estimator = build_estimator(
+        params["model"]["name"], params["model"]["params"], schema.task, params["split"]["seed"]
+    )
+    scores = train.compare_with_baseline(
+        pd.read_parquet(root / TRAIN_DATA), schema, params, estimator
+    )
+    if schema.task == "classification":
+        assert scores["val_accuracy"] > scores["val_baseline_accuracy"] + 0.1
+    else:
+        assert scores["val_rmse"] < 0.9 * scores["val_baseline_rmse"]
+
+
+def test_a_value_the_estimator_refuses_is_one_line(make_project):
+    root = make_project(model={"name": "random_forest", "params": {"n_estimators": -3}})
+    prepare.run(root)
+    with pytest.raises(SystemExit, match=r"model\.params: The 'n_estimators' parameter"):
+        train.run(root)
+
+
+def test_the_run_and_the_registered_version_carry_lineage(pipeline_run):
+    root, logged = pipeline_run["root"], pipeline_run["logged"]
+    client = MlflowClient(tracking_uri(root))
+    run = client.get_run(logged["run_id"])
+    version = client.get_model_version(logged["registered_model"], logged["registered_version"])
+    assert version.run_id == run.info.run_id
+    raw_path = project_params()["data"]["raw_path"]
+    expected = {
+        "data_path": raw_path,
+        "data_md5": file_md5(root / raw_path),
+        "data_dvc_md5": pipeline_run["dvc_md5"],
+    }
+    if pipeline_run["commit"]:
+        expected |= {"git_commit": pipeline_run["commit"], "git_dirty": "false"}
+    for tags in (run.data.tags, version.tags):
+        assert {key: tags.get(key) for key in expected} == expected
+    assert run.data.params["model.name"] == project_params()["model"]["name"]
+    assert any(name.startswith("val_") for name in run.data.metrics)
+    assert set(pipeline_run["metrics"]) <= set(run.data.metrics)  # evaluate adds test scores
+    assert client.get_experiment(run.info.experiment_id).artifact_location.startswith(
+        (root / "mlruns").resolve().as_uri()
+    )
+
+
+def test_the_model_directory_loads_without_this_source_tree(pipeline_run, tmp_path):
+    """Serving elsewhere: the package ships inside the model (`code/`), requirements are pinned."""
+    root = pipeline_run["root"]
+    model_dir = (root / MODEL_DIR).resolve()
+    requirements = (model_dir / "requirements.txt").read_text(encoding="utf-8").split()
+    assert [line.split("==")[0] for line in requirements] == [
+        "mlflow",
+        "scikit-learn",
+        "pandas",
+        "numpy",
+    ]
+    params = project_params()["data"]
+    rows = pd.read_csv(root / params["raw_path"]).drop(columns=params["target"]).head(5)
+    done = subprocess.run(
+        [sys.executable, "-c", LOAD_ELSEWHERE, str(model_dir), MODULE],
+        input=rows.to_json(orient="split", index=False),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": ""},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(answer["predictions"]) == 5
+    assert answer["package"].startswith(str(model_dir / "code"))
