@@ -88,7 +88,8 @@ def setup_test_and_repro(bake, **answers: str) -> Path:
     changed = {line[3:] for line in git(project, "status", "--porcelain").splitlines()}
     assert changed <= {
         "dvc.lock",
-        "reports/",
+        "reports/metrics.json",
+        "reports/plots/",
         "uv.lock",
         "data/processed/.gitignore",
         "models/.gitignore",
