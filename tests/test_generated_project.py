@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -74,6 +78,43 @@ def check_lineage(project: Path, state: dict, raw_file: str, commit: str) -> Non
         assert tags["data_dvc_md5"] == data_md5
         assert tags["data_path"] == f"data/raw/{raw_file}"
     assert state["versions"][0]["run_id"] == state["run_id"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def check_mlflow_ui(project: Path, registered_model: str) -> None:
+    """`make mlflow-ui` serves the project's store on loopback; stopped after the check."""
+    port = free_port()
+    server = subprocess.Popen(
+        ["make", "mlflow-ui", f"PORT={port}"],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                assert server.poll() is None, "make mlflow-ui exited"
+                assert time.monotonic() < deadline, "the MLflow UI did not answer in 120 s"
+                time.sleep(1)
+        url = f"{base}/api/2.0/mlflow/registered-models/search"
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            names = [model["name"] for model in json.load(answer)["registered_models"]]
+        assert names == [registered_model]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
 
 
 def setup_test_and_repro(bake, **answers: str) -> Path:
@@ -160,6 +201,8 @@ def test_default_project_end_to_end(bake, tools_on_path, tmp_path):
         assert (clone / relative).read_bytes() == (project / relative).read_bytes()
     status = run([str(project / ".venv" / "bin" / "dvc"), "status"], cwd=clone)
     assert "up to date" in status.stdout
+
+    check_mlflow_ui(project, "my-ml-project")
 
 
 def test_regression_project_with_pip_on_the_oldest_python(bake, tools_on_path):
