@@ -14,10 +14,10 @@ a new `retrain/...` branch, while in CI (`--no-commit`) `cml pr create` does tha
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -115,7 +115,7 @@ def run(root: Path | str = ".", *, force: bool = False, commit: bool = True) -> 
     if not commit:
         github_output(retrained="true")
         return ""
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     branch = f"retrain/{stamp}"
     git(root, "switch", "--quiet", "--create", branch)
     git(root, "add", "--", *RESULTS)
