@@ -3,8 +3,8 @@
     python -m {{ cookiecutter.module_name }}.retrain check  # exit 1 = retrain (`make retrain-check`)
     python -m {{ cookiecutter.module_name }}.retrain run    # `make retrain`
 
-`check` is the drift check until a monitoring capability replaces the `retrain-check` Make
-target: it compares the DVC hash of the raw data the model was trained on (recorded in
+`check` (exit 1 = retrain; through make, any non-zero exit) is the drift check until a
+monitoring capability replaces the recipe of the `retrain-check` Make target: it compares the DVC hash of the raw data the model was trained on (recorded in
 dvc.lock) with the raw data the pipeline reads now (its `.dvc` pointer and
 `data.raw_path`). `run` calls `make retrain-check` (whatever it has become), and when
 retraining is warranted runs `dvc repro`; locally it then commits dvc.lock and the reports on
@@ -98,12 +98,12 @@ def run(root: Path | str = ".", *, force: bool = False, commit: bool = True) -> 
     if force:
         print("retrain: forced")
     else:
+        # make exits 2 whatever the recipe's non-zero code, so any failure means "retrain":
+        # a broken check errs towards a retraining pull request that a human reviews.
         status = subprocess.run(["make", "--no-print-directory", "retrain-check"], cwd=root)
         if status.returncode == 0:
             github_output(retrained="false")
             return None
-        if status.returncode != 1:
-            raise SystemExit(f"`make retrain-check` failed (exit {status.returncode})")
     done = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=root)
     if done.returncode != 0:
         raise SystemExit("dvc repro failed: no retraining branch created")
