@@ -94,7 +94,7 @@ def test_report_then_retraining_path(bake, ci_env, tmp_path):
     report = (project / "report.md").read_text()
     params_table = report.split("## Parameters changed")[1].split("## Metrics")[0]
     assert re.search(
-        r"\|\s*params\.yaml\s*\|\s*model\.params\.max_depth\s*\|\s*(None|null)?\s*\|\s*1\s*\|",
+        r"\|\s*params\.yaml\s*\|\s*model\.params\.max_depth\s*\|\s*(-|None|null)\s*\|\s*1\s*\|",
         params_table,
     ), params_table
     metrics_table = report.split("## Metrics")[1].split("## Plots")[0]
