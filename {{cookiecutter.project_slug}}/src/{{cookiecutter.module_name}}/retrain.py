@@ -1,14 +1,15 @@
 """Continuous training: decide whether to retrain, then retrain onto a branch for review.
 
-    python -m {{ cookiecutter.module_name }}.retrain check  # exit 1 = retrain (`make retrain-check`)
+    python -m {{ cookiecutter.module_name }}.retrain check  # `make retrain-check`
     python -m {{ cookiecutter.module_name }}.retrain run    # `make retrain`
 
 `check` (exit 1 = retrain; through make, any non-zero exit) is the drift check until a
-monitoring capability replaces the recipe of the `retrain-check` Make target: it compares the DVC hash of the raw data the model was trained on (recorded in
-dvc.lock) with the raw data the pipeline reads now (its `.dvc` pointer and
-`data.raw_path`). `run` calls `make retrain-check` (whatever it has become), and when
-retraining is warranted runs `dvc repro`; locally it then commits dvc.lock and the reports on
-a new `retrain/...` branch, while in CI (`--no-commit`) `cml pr create` does that part.
+monitoring capability replaces the recipe of the `retrain-check` Make target: it compares the
+DVC hash of the raw data the model was trained on (recorded in dvc.lock) with the raw data the
+pipeline reads now (its `.dvc` pointer and `data.raw_path`). `run` calls `make retrain-check`
+(whatever it has become), and when retraining is warranted runs `dvc repro`; locally it then
+commits dvc.lock and the reports on a new `retrain/...` branch, while in CI (`--no-commit`)
+`cml pr create` does that part.
 """
 
 from __future__ import annotations
