@@ -66,6 +66,21 @@ def template_commit(repo_dir: Path | None) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+def prune_empty_dirs(root: Path, folders: list[str]) -> list[str]:
+    """Remove folders that rendering left empty, deepest first; returns the removed ones.
+
+    cookiecutter skips a file whose name renders empty but still creates its folder, so the
+    `.github/workflows/` of a bake for another CI provider would be left behind empty.
+    """
+    removed = []
+    for folder in folders:
+        path = root / folder
+        if path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+            removed.append(folder)
+    return removed
+
+
 def cruft_state(context: dict, url: str, commit: str | None) -> dict:
     """The .cruft.json that `cruft create` would have written."""
     answers = {key: value for key, value in context.items() if not key.startswith("_")}
@@ -79,7 +94,13 @@ def cruft_state(context: dict, url: str, commit: str | None) -> dict:
     }
 
 
+# Folders holding only provider-specific files, deepest first.
+PROVIDER_FOLDERS = [".github/workflows", ".github"]
+
+
 def main() -> int:
+    # Every run, cruft's included: its renders must match a plain bake's file tree.
+    prune_empty_dirs(Path.cwd(), PROVIDER_FOLDERS)
     if is_cruft_run(CONTEXT):
         # stderr: `cruft diff` prints a patch on stdout that users pipe into `git apply`.
         print(

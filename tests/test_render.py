@@ -34,6 +34,7 @@ def expected_files(answers: dict[str, str]) -> set[str]:
         ".env.example",
         ".gitattributes",
         ".gitignore",
+        ".pre-commit-config.yaml",
         ".python-version",
         "LICENSE",
         "Makefile",
@@ -41,6 +42,7 @@ def expected_files(answers: dict[str, str]) -> set[str]:
         "dvc.yaml",
         "params.yaml",
         "pyproject.toml",
+        "scripts/check_raw_data.py",
         "scripts/init_repo.py",
         "data/raw/.gitignore",
         f"data/raw/{raw_file}",
@@ -53,7 +55,15 @@ def expected_files(answers: dict[str, str]) -> set[str]:
         "reports/figures/.gitkeep",
         *(f"src/{module}/{name}" for name in PACKAGE_FILES),
         *(f"tests/{name}" for name in TEST_FILES),
+        *CI_FILES[answers["ci_provider"]],
     }
+
+
+CI_FILES = {
+    "github": [f".github/workflows/{name}.yml" for name in ("ci", "cml", "retrain")],
+    "gitlab": [".gitlab-ci.yml"],
+    "none": [],
+}
 
 
 PACKAGE_FILES = [
@@ -66,6 +76,8 @@ PACKAGE_FILES = [
     "metrics.py",
     "plots.py",
     "prepare.py",
+    "report.py",
+    "retrain.py",
     "schema.py",
     "splitting.py",
     "tracking.py",
@@ -96,6 +108,8 @@ def test_every_option_renders_parses_and_lints(bake, answers):
     project = bake(**answers)
 
     assert project_files(project) == expected_files(answers)
+    # Folders of the other providers' files are not left behind empty.
+    assert (project / ".github").exists() == (answers["ci_provider"] == "github")
 
     for path in project.rglob("*"):
         if path.is_file() and ".git" not in path.parts and path.suffix != ".csv":

