@@ -29,44 +29,67 @@ from common import BIN, RESULTS_DIR, TEMPLATE_DIR
 CHILD = Path(__file__).with_name("drift_child.py")
 SHIFTED = {"x0": 0.1, "x1": 0.2, "x2": 0.3, "x3": 0.4, "x4": 0.5}
 # seeds per (kind, rows): ours everywhere 10 (categorical 1M: 3); Evidently fewer (it is slow)
-OURS_SEEDS = {"numeric": {1_000: 10, 10_000: 10, 100_000: 10, 1_000_000: 10},
-              "categorical": {1_000: 10, 10_000: 10, 100_000: 10, 1_000_000: 3}}
-EVIDENTLY_SEEDS = {"numeric": {1_000: 10, 10_000: 10, 100_000: 3, 1_000_000: 1},
-                   "categorical": {1_000: 10, 10_000: 3, 100_000: 1}}
+OURS_SEEDS = {
+    "numeric": {1_000: 10, 10_000: 10, 100_000: 10, 1_000_000: 10},
+    "categorical": {1_000: 10, 10_000: 10, 100_000: 10, 1_000_000: 3},
+}
+EVIDENTLY_SEEDS = {
+    "numeric": {1_000: 10, 10_000: 10, 100_000: 3, 1_000_000: 1},
+    "categorical": {1_000: 10, 10_000: 3, 100_000: 1},
+}
 
 
 def bake(root: Path) -> Path:
     cookiecutter = Path(BIN) / "cookiecutter"
-    subprocess.run([str(cookiecutter), "--no-input", "-o", str(root), str(TEMPLATE_DIR)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [str(cookiecutter), "--no-input", "-o", str(root), str(TEMPLATE_DIR)],
+        check=True,
+        capture_output=True,
+    )
     return root / "my-ml-project"
 
 
 def case(python: str, tool: str, kind: str, rows: int, seeds: int, project: Path) -> dict:
     start = time.perf_counter()
-    done = subprocess.run([python, str(CHILD), tool, kind, str(rows), str(seeds), str(project)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [python, str(CHILD), tool, kind, str(rows), str(seeds), str(project)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         raise SystemExit(f"{tool} {kind} n={rows} failed:\n{done.stderr[-2000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     flagged = result["flagged"]
-    detection = {f"{shift} sd": sum(run[column] for run in flagged) / len(flagged)
-                 for column, shift in SHIFTED.items()}
+    detection = {
+        f"{shift} sd": sum(run[column] for run in flagged) / len(flagged)
+        for column, shift in SHIFTED.items()
+    }
     null_flags = [run[c] for run in flagged for c in run if c not in SHIFTED]
-    return {"tool": tool, "kind": kind, "rows": rows, "seeds": seeds, "detection": detection,
-            "false_positive_rate": sum(null_flags) / len(null_flags),
-            "seconds_median": round(statistics.median(result["seconds"]), 3),
-            "peak_mb": round(result["peak_mb"]), "process_s": round(time.perf_counter() - start, 1)}
+    return {
+        "tool": tool,
+        "kind": kind,
+        "rows": rows,
+        "seeds": seeds,
+        "detection": detection,
+        "false_positive_rate": sum(null_flags) / len(null_flags),
+        "seconds_median": round(statistics.median(result["seconds"]), 3),
+        "peak_mb": round(result["peak_mb"]),
+        "process_s": round(time.perf_counter() - start, 1),
+    }
 
 
 def table(results: list[dict]) -> str:
-    head = ("| kind | n | tool | seeds | 0.1 | 0.2 | 0.3 | 0.4 | 0.5 | FP rate | time s | peak MB |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|---|")
+    head = (
+        "| kind | n | tool | seeds | 0.1 | 0.2 | 0.3 | 0.4 | 0.5 | FP rate | time s | peak MB |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    )
     lines = [head]
     for r in results:
         d = " | ".join(f"{value:.0%}" for value in r["detection"].values())
-        lines.append(f"| {r['kind']} | {r['rows']:,} | {r['tool']} | {r['seeds']} | {d} | "
-                     f"{r['false_positive_rate']:.2%} | {r['seconds_median']} | {r['peak_mb']} |")
+        lines.append(
+            f"| {r['kind']} | {r['rows']:,} | {r['tool']} | {r['seeds']} | {d} | "
+            f"{r['false_positive_rate']:.2%} | {r['seconds_median']} | {r['peak_mb']} |"
+        )
     return "\n".join(lines)
 
 

@@ -28,12 +28,17 @@ def data(rows: int, seed: int, kind: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     current = rng.standard_normal((rows, FEATURES))
     current += offsets
     if kind == "numeric":
-        return (pd.DataFrame(reference, columns=columns, copy=False),
-                pd.DataFrame(current, columns=columns, copy=False))
+        return (
+            pd.DataFrame(reference, columns=columns, copy=False),
+            pd.DataFrame(current, columns=columns, copy=False),
+        )
     frames = []
     for values in (reference, current):
-        frames.append(pd.DataFrame({c: LABELS[np.searchsorted(CUTS, values[:, i])]
-                                    for i, c in enumerate(columns)}))
+        frames.append(
+            pd.DataFrame(
+                {c: LABELS[np.searchsorted(CUTS, values[:, i])] for i, c in enumerate(columns)}
+            )
+        )
     return frames[0], frames[1]
 
 
@@ -67,7 +72,8 @@ def evidently():
                 value, threshold = float(metric["value"]), config.get("threshold")
                 method = config.get("method", "")
                 p_value_test = "p_value" in method or any(
-                    name in method for name in ("K-S", "chi-square", "Z-test", "p_value"))
+                    name in method for name in ("K-S", "chi-square", "Z-test", "p_value")
+                )
                 found[column] = value < threshold if p_value_test else value >= threshold
         return found
 
