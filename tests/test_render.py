@@ -56,6 +56,11 @@ def expected_files(answers: dict[str, str]) -> set[str]:
         *(f"src/{module}/{name}" for name in PACKAGE_FILES),
         *(f"tests/{name}" for name in TEST_FILES),
         *CI_FILES[answers["ci_provider"]],
+        *(
+            [f"src/{module}/{name}" for name in MONITORING_FILES] + ["tests/test_monitor.py"]
+            if answers["monitoring"] == "yes"
+            else []
+        ),
     }
 
 
@@ -83,6 +88,7 @@ PACKAGE_FILES = [
     "tracking.py",
     "train.py",
 ]
+MONITORING_FILES = ["drift.py", "drift_demo.py", "monitor.py", "monitor_report.py", "window.py"]
 TEST_FILES = [
     "conftest.py",
     "test_config.py",
@@ -152,6 +158,10 @@ def check_pyproject(pyproject: dict, answers: dict[str, str]) -> None:
     dvc = "dvc" if remote in ("local", "none") else f"dvc[{remote}]"
     assert any(dep.startswith(dvc + ">=") for dep in project["dependencies"])
     assert pyproject["tool"]["ruff"]["target-version"] == "py" + version.replace(".", "")
+    monitoring = {"scipy", "matplotlib", "prometheus-client"}
+    names = {dep.split(">=")[0].split("[")[0] for dep in project["dependencies"]}
+    assert (monitoring <= names) == (answers["monitoring"] == "yes")
+    assert not (monitoring & names) or answers["monitoring"] == "yes"
 
 
 def check_params_and_pipeline(project, parsed: dict, answers: dict[str, str]) -> None:
@@ -165,6 +175,11 @@ def check_params_and_pipeline(project, parsed: dict, answers: dict[str, str]) ->
     }
     header = (project / "data" / "raw" / raw_file).read_text(encoding="utf-8").splitlines()[0]
     assert target in header.split(",")
+    assert ("monitoring" in params) == (answers["monitoring"] == "yes")
+    makefile = (project / "Makefile").read_text(encoding="utf-8")
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    for text in (makefile, readme):
+        assert ("make monitor" in text or "\nmonitor:" in text) == (answers["monitoring"] == "yes")
     stages = parsed["dvc.yaml"]["stages"]
     assert list(stages) == ["prepare", "train", "evaluate"]
     pointer = parsed[f"data/raw/{raw_file}.dvc"]["outs"][0]
