@@ -1,15 +1,16 @@
 """Continuous training: decide whether to retrain, then retrain onto a branch for review.
 
-    python -m {{ cookiecutter.module_name }}.retrain check  # `make retrain-check`
-    python -m {{ cookiecutter.module_name }}.retrain run    # `make retrain`
+    python -m {{ cookiecutter.module_name }}.retrain check [--current BATCH]  # `make retrain-check`
+    python -m {{ cookiecutter.module_name }}.retrain run [--current BATCH]    # `make retrain`
 
-`check` (exit 1 = retrain; through make, any non-zero exit) is the drift check until a
-monitoring capability replaces the recipe of the `retrain-check` Make target: it compares the
-DVC hash of the raw data the model was trained on (recorded in dvc.lock) with the raw data the
-pipeline reads now (its `.dvc` pointer and `data.raw_path`). `run` calls `make retrain-check`
-(whatever it has become), and when retraining is warranted runs `dvc repro`; locally it then
-commits dvc.lock and the reports on a new `retrain/...` branch, while in CI (`--no-commit`)
-`cml pr create` does that part.
+`check` exits 0 (up to date), 1 (retrain) or 2 (the batch cannot be judged). It retrains when
+the raw data the pipeline reads differs from what the model was trained on (the DVC hashes in
+dvc.lock against the `.dvc` pointer of `data.raw_path`: new data), and, given a batch of
+production data and the monitoring module, when the monitor says so (drift, quality or
+performance; see `python -m <package>.monitor`). `run` makes that decision in-process, so the
+exit codes keep their meaning, and when retraining is warranted runs `dvc repro`; locally it
+then commits dvc.lock and the reports on a new `retrain/...` branch, while in CI
+(`--no-commit`) `cml pr create` does that part.
 """
 
 from __future__ import annotations
@@ -69,8 +70,29 @@ def _raw_path(root: Path) -> str:
     return str(params["data"]["raw_path"])
 
 
-def check(root: Path | str = ".") -> int:
+def monitor_verdict(root: Path, batch: Path) -> tuple[int, str]:
+    """The monitor's exit code and message for a batch of production data."""
+    try:
+        from .monitor import monitor
+    except ImportError:
+        raise SystemExit(
+            "--current needs the monitoring module: this project was made without it"
+        ) from None
+    code, report = monitor(batch, root)
+    return code, str(report["message"])
+
+
+def check(root: Path | str = ".", current: Path | None = None) -> int:
+    """0: no retraining needed; 1: retraining warranted; 2: the batch cannot be judged."""
+    root = Path(root)
     reasons = retrain_reasons(root)
+    if current is not None:
+        code, message = monitor_verdict(root, current)
+        if code == 2:
+            print(f"retrain check: {message} (reports/monitoring/report.json)")
+            return 2
+        if code == 1:
+            reasons.append(f"monitor on {current}: {message}")
     for reason in reasons:
         print(f"retrain: {reason}")
     if not reasons:
@@ -93,16 +115,22 @@ def github_output(**values: str) -> None:
             stream.writelines(f"{key}={value}\n" for key, value in values.items())
 
 
-def run(root: Path | str = ".", *, force: bool = False, commit: bool = True) -> str | None:
+def run(
+    root: Path | str = ".",
+    *,
+    force: bool = False,
+    commit: bool = True,
+    current: Path | None = None,
+) -> str | None:
     """Retrain when warranted. Returns the new branch (commit=True), "" (commit=False) or None."""
     root = Path(root)
     if force:
         print("retrain: forced")
     else:
-        # make exits 2 whatever the recipe's non-zero code, so any failure means "retrain":
-        # a broken check errs towards a retraining pull request that a human reviews.
-        status = subprocess.run(["make", "--no-print-directory", "retrain-check"], cwd=root)
-        if status.returncode == 0:
+        verdict = check(root, current)
+        if verdict == 2:
+            raise SystemExit("retrain: the batch cannot be judged, nothing retrained")
+        if verdict == 0:
             github_output(retrained="false")
             return None
     done = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=root)
@@ -110,7 +138,11 @@ def run(root: Path | str = ".", *, force: bool = False, commit: bool = True) -> 
         raise SystemExit("dvc repro failed: no retraining branch created")
     changed = git(root, "status", "--porcelain", "--", *RESULTS)
     if not changed:
-        print("retrain: the pipeline is already up to date, nothing to propose")
+        # Drift alone does not make a new model: the pipeline needs new labelled data.
+        print(
+            "retrain: the pipeline's inputs did not change, nothing to propose; add new labelled"
+            " data under data/raw (dvc add) and point data.raw_path at it"
+        )
         github_output(retrained="false")
         return None
     if not commit:
@@ -129,16 +161,20 @@ def run(root: Path | str = ".", *, force: bool = False, commit: bool = True) -> 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("check", help="exit 1 when retraining is warranted")
+    check_parser = sub.add_parser("check", help="exit 1 when retraining is warranted")
     run_parser = sub.add_parser("run", help="retrain when warranted")
+    for command in (check_parser, run_parser):
+        command.add_argument(
+            "--current", type=Path, help="a batch of production data for the monitor to judge"
+        )
     run_parser.add_argument("--force", action="store_true", help="skip the check")
     run_parser.add_argument(
         "--no-commit", action="store_true", help="leave the results uncommitted (for CI)"
     )
     args = parser.parse_args(argv)
     if args.command == "check":
-        return check()
-    run(force=args.force, commit=not args.no_commit)
+        return check(current=args.current)
+    run(force=args.force, commit=not args.no_commit, current=args.current)
     return 0
 
 
