@@ -8,7 +8,7 @@ BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: help demo test test-fast docs bench
+.PHONY: help demo test test-fast docs bench bench-drift
 
 help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,5 +31,15 @@ test-fast: $(VENV)/.installed ## Run the fast tier only (renders, parses, lints:
 docs: $(VENV)/.installed ## Regenerate docs/options.md from cookiecutter.json
 	$(BIN)/python tools/options_doc.py
 
-bench: $(VENV)/.installed ## Run the benchmarks (figures printed and saved under build/)
-	$(BIN)/python benchmarks/run_all.py
+bench: $(VENV)/.installed ## Bake and pipeline benchmarks (figures printed, saved in build/benchmarks)
+	$(BIN)/python benchmarks/bake_speed.py
+	$(BIN)/python benchmarks/pipeline_speed.py --task classification
+	$(BIN)/python benchmarks/pipeline_speed.py --task regression
+
+# PROJECT: a baked project after `make setup` (e.g. build/my-ml-project from `make demo`);
+# EVIDENTLY_PYTHON: a venv with "evidently==0.7.*" "pandas<3" (see benchmarks/drift_benchmark.py).
+PROJECT ?= build/my-ml-project
+EVIDENTLY_PYTHON ?= /tmp/evenv/bin/python
+bench-drift: $(VENV)/.installed ## Drift detection vs Evidently, same run (PROJECT=, EVIDENTLY_PYTHON=)
+	$(BIN)/python benchmarks/drift_benchmark.py --project $(PROJECT) \
+		--python $(PROJECT)/.venv/bin/python --evidently-python $(EVIDENTLY_PYTHON)

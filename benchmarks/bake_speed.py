@@ -31,15 +31,23 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     runs = parser.parse_args().runs
     cookiecutter = str(BIN / "cookiecutter")
-    samples: dict[str, list[float]] = {"one_file_template": [], "ours_no_hooks": [],
-                                       "ours_with_hooks": []}
+    samples: dict[str, list[float]] = {
+        "one_file_template": [],
+        "ours_no_hooks": [],
+        "ours_with_hooks": [],
+    }
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         floor = one_file_template(root)
         cases = {
             "one_file_template": [cookiecutter, "--no-input", str(floor)],
-            "ours_no_hooks": [cookiecutter, "--no-input", "--accept-hooks", "no",
-                              str(TEMPLATE_DIR)],
+            "ours_no_hooks": [
+                cookiecutter,
+                "--no-input",
+                "--accept-hooks",
+                "no",
+                str(TEMPLATE_DIR),
+            ],
             "ours_with_hooks": [cookiecutter, "--no-input", str(TEMPLATE_DIR)],
         }
         for _ in range(runs):  # interleaved, so drift hits every case alike

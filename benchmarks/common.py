@@ -17,8 +17,7 @@ BIN = Path(sys.executable).parent
 
 def env() -> dict[str, str]:
     """The benchmark environment: this interpreter's tools first on PATH, no telemetry."""
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-            "DVC_NO_ANALYTICS": "1"}
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
 
 
 def timed(cmd: list[str], cwd: Path, check: bool = True) -> float:
@@ -31,8 +30,12 @@ def timed(cmd: list[str], cwd: Path, check: bool = True) -> float:
 
 
 def summary(samples: list[float]) -> dict[str, float]:
-    return {"median_s": round(statistics.median(samples), 3), "min_s": round(min(samples), 3),
-            "max_s": round(max(samples), 3), "runs": len(samples)}
+    return {
+        "median_s": round(statistics.median(samples), 3),
+        "min_s": round(min(samples), 3),
+        "max_s": round(max(samples), 3),
+        "runs": len(samples),
+    }
 
 
 def report(name: str, results: dict) -> None:

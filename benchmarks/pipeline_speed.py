@@ -18,9 +18,15 @@ from pathlib import Path
 
 from common import BIN, TEMPLATE_DIR, report, summary, timed
 
-OUTPUTS = ["data/processed/train.parquet", "data/processed/test.parquet",
-           "data/processed/schema.json", "models/model", "models/mlflow_run.json",
-           "reports/metrics.json", "reports/plots"]
+OUTPUTS = [
+    "data/processed/train.parquet",
+    "data/processed/test.parquet",
+    "data/processed/schema.json",
+    "models/model",
+    "models/mlflow_run.json",
+    "reports/metrics.json",
+    "reports/plots",
+]
 
 
 def clear_outputs(project: Path, *, dvc_state: bool) -> None:
@@ -41,14 +47,24 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        timed([str(BIN / "cookiecutter"), "--no-input", "-o", str(root), str(TEMPLATE_DIR),
-               f"task={args.task}"], cwd=root)
+        timed(
+            [
+                str(BIN / "cookiecutter"),
+                "--no-input",
+                "-o",
+                str(root),
+                str(TEMPLATE_DIR),
+                f"task={args.task}",
+            ],
+            cwd=root,
+        )
         project = root / "my-ml-project"
         setup_s = timed(["make", "setup"], cwd=project)
         timed(["make", "repro"], cwd=project)  # creates the MLflow store once for both
         python = str(project / ".venv" / "bin" / "python")
-        stages = [[python, "-m", f"my_ml_project.{stage}"]
-                  for stage in ("prepare", "train", "evaluate")]
+        stages = [
+            [python, "-m", f"my_ml_project.{stage}"] for stage in ("prepare", "train", "evaluate")
+        ]
 
         plain, dvc = [], []
         for _ in range(args.runs):
@@ -71,8 +87,9 @@ def main() -> None:
         "noop_dvc_repro": summary(noop),
         "dvc_status": summary(status),
     }
-    repro_ratio = results["make_repro_from_scratch"]["median_s"] / results[
-        "plain_python_stages"]["median_s"]
+    repro_ratio = (
+        results["make_repro_from_scratch"]["median_s"] / results["plain_python_stages"]["median_s"]
+    )
     noop_ratio = results["noop_dvc_repro"]["median_s"] / results["dvc_status"]["median_s"]
     results["verdict"] = {
         "repro_vs_plain_ratio": round(repro_ratio, 3),
