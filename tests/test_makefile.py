@@ -11,8 +11,10 @@ MAKE = shutil.which("make")
 
 
 def make(project, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """make as a user types it, even when the tests themselves run under `make test`."""
+    clean = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}}
     return subprocess.run(
-        [MAKE, *args], cwd=project, capture_output=True, text=True, env={**os.environ, **env}
+        [MAKE, *args], cwd=project, capture_output=True, text=True, env={**clean, **env}
     )
 
 
