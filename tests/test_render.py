@@ -61,6 +61,11 @@ def expected_files(answers: dict[str, str]) -> set[str]:
             if answers["monitoring"] == "yes"
             else []
         ),
+        *(
+            [f"src/{module}/serve.py", "tests/test_serve.py", *SERVING_FILES]
+            if answers["serving"] == "yes"
+            else []
+        ),
     }
 
 
@@ -88,6 +93,8 @@ PACKAGE_FILES = [
     "tracking.py",
     "train.py",
 ]
+# Deployment files of the serving option (the API itself is src/<module>/serve.py).
+SERVING_FILES: list[str] = []
 MONITORING_FILES = ["drift.py", "drift_demo.py", "monitor.py", "monitor_report.py", "window.py"]
 TEST_FILES = [
     "conftest.py",
@@ -161,7 +168,13 @@ def check_pyproject(pyproject: dict, answers: dict[str, str]) -> None:
     monitoring = {"scipy", "matplotlib", "prometheus-client"}
     names = {dep.split(">=")[0].split("[")[0] for dep in project["dependencies"]}
     assert (monitoring <= names) == (answers["monitoring"] == "yes")
-    assert not (monitoring & names) or answers["monitoring"] == "yes"
+    # prometheus-client is shared with serving; the others come with monitoring only.
+    assert not (monitoring - {"prometheus-client"}) & names or answers["monitoring"] == "yes"
+    serving = {"fastapi", "uvicorn", "prometheus-client"}
+    assert (serving <= names) == (answers["serving"] == "yes")
+    assert ("fastapi" in names) == (answers["serving"] == "yes")
+    dev = {dep.split(">=")[0] for dep in project["optional-dependencies"]["dev"]}
+    assert ("httpx" in dev) == (answers["serving"] == "yes")
 
 
 def check_params_and_pipeline(project, parsed: dict, answers: dict[str, str]) -> None:
@@ -180,6 +193,11 @@ def check_params_and_pipeline(project, parsed: dict, answers: dict[str, str]) ->
     readme = (project / "README.md").read_text(encoding="utf-8")
     for text in (makefile, readme):
         assert ("make monitor" in text or "\nmonitor:" in text) == (answers["monitoring"] == "yes")
+        assert ("make serve" in text or "\nserve:" in text) == (answers["serving"] == "yes")
+    assert ("serving" in params) == (answers["serving"] == "yes")
+    if answers["serving"] == "yes":
+        assert params["serving"]["model_source"] == "local"
+        assert ("drift_window" in params["serving"]) == (answers["monitoring"] == "yes")
     stages = parsed["dvc.yaml"]["stages"]
     assert list(stages) == ["prepare", "train", "evaluate"]
     pointer = parsed[f"data/raw/{raw_file}.dvc"]["outs"][0]
