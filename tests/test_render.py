@@ -94,7 +94,7 @@ PACKAGE_FILES = [
     "train.py",
 ]
 # Deployment files of the serving option (the API itself is src/<module>/serve.py).
-SERVING_FILES: list[str] = []
+SERVING_FILES = ["Dockerfile", ".dockerignore"]
 MONITORING_FILES = ["drift.py", "drift_demo.py", "monitor.py", "monitor_report.py", "window.py"]
 TEST_FILES = [
     "conftest.py",
