@@ -94,7 +94,14 @@ PACKAGE_FILES = [
     "train.py",
 ]
 # Deployment files of the serving option (the API itself is src/<module>/serve.py).
-SERVING_FILES = ["Dockerfile", ".dockerignore"]
+SERVING_FILES = [
+    "Dockerfile",
+    ".dockerignore",
+    *(f"deploy/k8s/base/{name}.yaml" for name in ("kustomization", "configmap", "deployment")),
+    *(f"deploy/k8s/base/{name}.yaml" for name in ("service", "hpa")),
+    *(f"deploy/k8s/canary/{name}.yaml" for name in ("kustomization", "configmap-canary")),
+    "deploy/k8s/canary/deployment-canary.yaml",
+]
 MONITORING_FILES = ["drift.py", "drift_demo.py", "monitor.py", "monitor_report.py", "window.py"]
 TEST_FILES = [
     "conftest.py",
@@ -123,6 +130,7 @@ def test_every_option_renders_parses_and_lints(bake, answers):
     assert project_files(project) == expected_files(answers)
     # Folders of the other providers' files are not left behind empty.
     assert (project / ".github").exists() == (answers["ci_provider"] == "github")
+    assert (project / "deploy").exists() == (answers["serving"] == "yes")
 
     for path in project.rglob("*"):
         if path.is_file() and ".git" not in path.parts and path.suffix != ".csv":
