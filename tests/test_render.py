@@ -101,6 +101,12 @@ SERVING_FILES = [
     *(f"deploy/k8s/base/{name}.yaml" for name in ("service", "hpa")),
     *(f"deploy/k8s/canary/{name}.yaml" for name in ("kustomization", "configmap-canary")),
     "deploy/k8s/canary/deployment-canary.yaml",
+    "compose.yaml",
+    "deploy/prometheus/prometheus.yml",
+    "deploy/prometheus/alerts.yml",
+    "deploy/grafana/provisioning/datasources/prometheus.yml",
+    "deploy/grafana/provisioning/dashboards/dashboards.yml",
+    "deploy/grafana/dashboards/api.json",
 ]
 MONITORING_FILES = ["drift.py", "drift_demo.py", "monitor.py", "monitor_report.py", "window.py"]
 TEST_FILES = [
