@@ -62,7 +62,8 @@ def expected_files(answers: dict[str, str]) -> set[str]:
             else []
         ),
         *(
-            [f"src/{module}/serve.py", "tests/test_serve.py", *SERVING_FILES]
+            [f"src/{module}/{name}" for name in ("serve.py", "fastpath.py")]
+            + ["tests/test_serve.py", *SERVING_FILES]
             if answers["serving"] == "yes"
             else []
         ),
