@@ -31,7 +31,7 @@ from common import BIN, TEMPLATE_DIR, env, report, timed
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = [[{body}]]
+wrk.body = [==[{body}]==]
 done = function(summary, latency, requests)
   io.write(string.format("JSON %d %d %d %d %d %f %f %f %f\\n", summary.requests,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
