@@ -8,7 +8,7 @@ BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: help demo test test-fast docs bench bench-drift
+.PHONY: help demo test test-fast docs bench bench-drift bench-serve
 
 help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,3 +43,6 @@ EVIDENTLY_PYTHON ?= /tmp/evenv/bin/python
 bench-drift: $(VENV)/.installed ## Drift detection vs Evidently, same run (PROJECT=, EVIDENTLY_PYTHON=)
 	$(BIN)/python benchmarks/drift_benchmark.py --project $(PROJECT) \
 		--python $(PROJECT)/.venv/bin/python --evidently-python $(EVIDENTLY_PYTHON)
+
+bench-serve: $(VENV)/.installed ## Prediction API vs mlflow models serve with wrk (bakes + trains one)
+	$(BIN)/python benchmarks/serving_benchmark.py

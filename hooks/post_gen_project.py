@@ -70,7 +70,8 @@ def prune_empty_dirs(root: Path, folders: list[str]) -> list[str]:
     """Remove folders that rendering left empty, deepest first; returns the removed ones.
 
     cookiecutter skips a file whose name renders empty but still creates its folder, so the
-    `.github/workflows/` of a bake for another CI provider would be left behind empty.
+    `.github/workflows/` of a bake for another CI provider (or `deploy/` of one without
+    serving) would be left behind empty.
     """
     removed = []
     for folder in folders:
@@ -94,13 +95,25 @@ def cruft_state(context: dict, url: str, commit: str | None) -> dict:
     }
 
 
-# Folders holding only provider-specific files, deepest first.
+# Folders holding only option-specific files (CI provider, serving), deepest first.
 PROVIDER_FOLDERS = [".github/workflows", ".github"]
+SERVING_FOLDERS = [
+    "deploy/k8s/base",
+    "deploy/k8s/canary",
+    "deploy/k8s",
+    "deploy/prometheus",
+    "deploy/grafana/dashboards",
+    "deploy/grafana/provisioning/dashboards",
+    "deploy/grafana/provisioning/datasources",
+    "deploy/grafana/provisioning",
+    "deploy/grafana",
+    "deploy",
+]
 
 
 def main() -> int:
     # Every run, cruft's included: its renders must match a plain bake's file tree.
-    prune_empty_dirs(Path.cwd(), PROVIDER_FOLDERS)
+    prune_empty_dirs(Path.cwd(), PROVIDER_FOLDERS + SERVING_FOLDERS)
     if is_cruft_run(CONTEXT):
         # stderr: `cruft diff` prints a patch on stdout that users pipe into `git apply`.
         print(

@@ -61,6 +61,12 @@ def expected_files(answers: dict[str, str]) -> set[str]:
             if answers["monitoring"] == "yes"
             else []
         ),
+        *(
+            [f"src/{module}/{name}" for name in ("serve.py", "fastpath.py")]
+            + ["tests/test_serve.py", *SERVING_FILES]
+            if answers["serving"] == "yes"
+            else []
+        ),
     }
 
 
@@ -87,6 +93,21 @@ PACKAGE_FILES = [
     "splitting.py",
     "tracking.py",
     "train.py",
+]
+# Deployment files of the serving option (the API itself is src/<module>/serve.py).
+SERVING_FILES = [
+    "Dockerfile",
+    ".dockerignore",
+    *(f"deploy/k8s/base/{name}.yaml" for name in ("kustomization", "configmap", "deployment")),
+    *(f"deploy/k8s/base/{name}.yaml" for name in ("service", "hpa")),
+    *(f"deploy/k8s/canary/{name}.yaml" for name in ("kustomization", "configmap-canary")),
+    "deploy/k8s/canary/deployment-canary.yaml",
+    "compose.yaml",
+    "deploy/prometheus/prometheus.yml",
+    "deploy/prometheus/alerts.yml",
+    "deploy/grafana/provisioning/datasources/prometheus.yml",
+    "deploy/grafana/provisioning/dashboards/dashboards.yml",
+    "deploy/grafana/dashboards/api.json",
 ]
 MONITORING_FILES = ["drift.py", "drift_demo.py", "monitor.py", "monitor_report.py", "window.py"]
 TEST_FILES = [
@@ -116,6 +137,7 @@ def test_every_option_renders_parses_and_lints(bake, answers):
     assert project_files(project) == expected_files(answers)
     # Folders of the other providers' files are not left behind empty.
     assert (project / ".github").exists() == (answers["ci_provider"] == "github")
+    assert (project / "deploy").exists() == (answers["serving"] == "yes")
 
     for path in project.rglob("*"):
         if path.is_file() and ".git" not in path.parts and path.suffix != ".csv":
@@ -161,7 +183,13 @@ def check_pyproject(pyproject: dict, answers: dict[str, str]) -> None:
     monitoring = {"scipy", "matplotlib", "prometheus-client"}
     names = {dep.split(">=")[0].split("[")[0] for dep in project["dependencies"]}
     assert (monitoring <= names) == (answers["monitoring"] == "yes")
-    assert not (monitoring & names) or answers["monitoring"] == "yes"
+    # prometheus-client is shared with serving; the others come with monitoring only.
+    assert not (monitoring - {"prometheus-client"}) & names or answers["monitoring"] == "yes"
+    serving = {"fastapi", "uvicorn", "prometheus-client"}
+    assert (serving <= names) == (answers["serving"] == "yes")
+    assert ("fastapi" in names) == (answers["serving"] == "yes")
+    dev = {dep.split(">=")[0] for dep in project["optional-dependencies"]["dev"]}
+    assert ("httpx" in dev) == (answers["serving"] == "yes")
 
 
 def check_params_and_pipeline(project, parsed: dict, answers: dict[str, str]) -> None:
@@ -180,6 +208,11 @@ def check_params_and_pipeline(project, parsed: dict, answers: dict[str, str]) ->
     readme = (project / "README.md").read_text(encoding="utf-8")
     for text in (makefile, readme):
         assert ("make monitor" in text or "\nmonitor:" in text) == (answers["monitoring"] == "yes")
+        assert ("make serve" in text or "\nserve:" in text) == (answers["serving"] == "yes")
+    assert ("serving" in params) == (answers["serving"] == "yes")
+    if answers["serving"] == "yes":
+        assert params["serving"]["model_source"] == "local"
+        assert ("drift_window" in params["serving"]) == (answers["monitoring"] == "yes")
     stages = parsed["dvc.yaml"]["stages"]
     assert list(stages) == ["prepare", "train", "evaluate"]
     pointer = parsed[f"data/raw/{raw_file}.dvc"]["outs"][0]

@@ -33,6 +33,9 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 # else is installed (pytest, ruff...).
 SERVING_PACKAGES = ("mlflow", "scikit-learn", "pandas", "numpy")
 SQLITE = "sqlite:///"
+# The registry alias serving loads: train moves it to a new version at least as good as the one
+# it points to (validation score), so a worse model is registered but never served by alias.
+CHAMPION = "champion"
 
 
 def tracking_uri(root: Path | str = ".") -> str:
@@ -91,6 +94,7 @@ def log_training(
         registered = mlflow.register_model(
             logged.model_uri, settings["registered_model_name"], tags=tags
         )
+        champion = promote(settings["registered_model_name"], str(registered.version), metrics)
     return {
         "run_id": run.info.run_id,
         "experiment_id": experiment_id,
@@ -98,7 +102,28 @@ def log_training(
         "model_id": logged.model_id,
         "registered_model": settings["registered_model_name"],
         "registered_version": str(registered.version),
+        "champion": champion,
     }
+
+
+def promote(name: str, version: str, metrics: dict[str, float]) -> bool:
+    """Point the CHAMPION alias at `version` when its validation score is at least as good as
+    the current champion's (accuracy: higher is better, rmse: lower); True when it moved."""
+    client = mlflow.MlflowClient()
+    key = "val_accuracy" if "val_accuracy" in metrics else "val_rmse"
+    try:
+        current = client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:  # no champion yet
+        current = None
+    if current is not None and current.run_id:
+        best = client.get_run(current.run_id).data.metrics.get(key)
+        if best is not None:
+            worse = metrics[key] < best if key == "val_accuracy" else metrics[key] > best
+            if worse:
+                print(f"{CHAMPION!r} stays on version {current.version} ({key} {best:.4f})")
+                return False
+    client.set_registered_model_alias(name, CHAMPION, version)
+    return True
 
 
 def copy_model(model_uri: str, destination: Path) -> None:

@@ -59,6 +59,7 @@ def run(root: Path | str = ".") -> dict[str, str]:
     print(
         f"model saved to {MODEL_DIR}/, MLflow run {logged['run_id']}, registered as "
         f"{logged['registered_model']} version {logged['registered_version']}"
+        + (f" (alias {tracking.CHAMPION!r})" if logged["champion"] else "")
     )
     return logged
 
