@@ -1,12 +1,13 @@
 """The generated prediction API against `mlflow models serve`, same model, same run.
 
 Bakes the default project, trains it, then load-tests on loopback with wrk (Debian `wrk`):
-1. one-row predictions, 8 connections: our API (validation, metrics and JSON access logs on)
-   against `mlflow models serve --env-manager local` on the same models/model
+1. one-row predictions, 8 connections: our API (validation, metrics and JSON access logs on,
+   /metrics scraped every 5 s as Prometheus would, which recomputes the drift gauges) against
+   `mlflow models serve --env-manager local` on the same models/model
    (targets: >= 10x its requests/s, p99 <= 15 ms);
 2. our API, 32 connections until at least 20,000 requests: zero errors.
 
-Usage: python benchmarks/serving_benchmark.py [--duration S] [--project DIR]
+Usage: python benchmarks/serving_benchmark.py [--duration S] [--scrape-interval S] [--project DIR]
 --project reuses a baked project whose .venv and models/ exist (make setup && make repro).
 Needs uv (requirements-dev.txt), wrk, and network access for `make setup`.
 """
@@ -22,6 +23,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -82,6 +84,37 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
+class Scraper:
+    """Scrape /metrics every `interval` seconds while a load test runs, like Prometheus (whose
+    default in deploy/prometheus is 15 s): each scrape after new requests recomputes the
+    drift gauges, so their cost lands in the measured latencies."""
+
+    def __init__(self, url: str, interval: float) -> None:
+        self.url, self.interval = url, interval
+        self.durations: list[float] = []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            start = time.perf_counter()
+            with urllib.request.urlopen(self.url, timeout=10) as answer:
+                answer.read()
+            self.durations.append(time.perf_counter() - start)
+
+    def __enter__(self) -> Scraper:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def summary(self) -> dict:
+        slowest = max(self.durations, default=0.0)
+        return {"scrapes": len(self.durations), "slowest_scrape_ms": round(slowest * 1000, 1)}
+
+
 def wrk(url: str, body: str, connections: int, duration: float, scratch: Path) -> dict:
     script = scratch / f"post-{abs(hash(body))}.lua"
     script.write_text(WRK_SCRIPT.replace("{body}", body))
@@ -118,6 +151,9 @@ def bake_and_train(root: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=float, default=15, help="seconds per wrk run")
+    parser.add_argument(
+        "--scrape-interval", type=float, default=5, help="seconds between /metrics scrapes"
+    )
     parser.add_argument("--project", type=Path, help="a baked, set-up and trained project")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -147,11 +183,16 @@ def main() -> None:
                 results["api_scorer"] = json.load(answer)["scorer"]
             url = f"http://127.0.0.1:{port}/predict"
             wrk(url, ours_body, 8, 3, scratch)  # warm-up
-            results["api_8_connections"] = wrk(url, ours_body, 8, args.duration, scratch)
+            metrics_url = f"http://127.0.0.1:{port}/metrics"
+            with Scraper(metrics_url, args.scrape_interval) as scraper:
+                results["api_8_connections"] = wrk(url, ours_body, 8, args.duration, scratch)
+            results["api_8_connections"]["metrics"] = scraper.summary()
             # Long enough for 20k requests at the rate just measured (plus a margin).
             rate = max(results["api_8_connections"]["rps"], 1.0)
             seconds = max(args.duration, 1.3 * 20_000 / rate)
-            results["api_32_connections"] = wrk(url, ours_body, 32, seconds, scratch)
+            with Scraper(metrics_url, args.scrape_interval) as scraper:
+                results["api_32_connections"] = wrk(url, ours_body, 32, seconds, scratch)
+            results["api_32_connections"]["metrics"] = scraper.summary()
         finally:
             stop(api)
 
