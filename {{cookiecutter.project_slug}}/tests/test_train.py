@@ -108,3 +108,12 @@ def test_the_model_directory_loads_without_this_source_tree(pipeline_run, tmp_pa
     answer = json.loads(done.stdout.strip().splitlines()[-1])
     assert len(answer["predictions"]) == 5
     assert answer["package"].startswith(str(model_dir / "code"))
+
+
+def test_the_model_directory_has_the_mode_of_a_new_folder(pipeline_run, tmp_path):
+    """Not the private mode of the download's temporary folder: an image's unprivileged user
+    (or a teammate on a shared host) must be able to read the model."""
+    model_dir = pipeline_run["root"] / MODEL_DIR
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    assert model_dir.stat().st_mode & 0o777 == fresh.stat().st_mode & 0o777

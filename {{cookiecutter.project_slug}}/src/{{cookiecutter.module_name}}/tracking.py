@@ -134,6 +134,11 @@ def copy_model(model_uri: str, destination: Path) -> None:
         downloaded = mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=scratch)
         shutil.rmtree(destination, ignore_errors=True)
         shutil.move(downloaded, destination)
+    # The download may be the temporary folder itself, which is private (0700): give it the
+    # mode a new folder gets, so other users (the API's image, a shared host) can read it.
+    umask = os.umask(0)
+    os.umask(umask)
+    destination.chmod(0o777 & ~umask)
 
 
 def load_model(model_dir: Path) -> Pipeline:
