@@ -14,6 +14,8 @@ command -v promtool >/dev/null || missing+=(prometheus)
 # file system, and runs an MLflow server on a real PostgreSQL.
 command -v buildah >/dev/null || missing+=(buildah)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
+# bookworm's signing keys, for debootstrap on a non-Debian host (Ubuntu runners).
+[ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
