@@ -319,7 +319,7 @@ def test_compose_services_ports_and_volumes(projects):
             answers["monitoring"] == "yes"
         )
         mlflow = " ".join(services["mlflow"]["command"])
-        assert "--backend-store-uri postgresql://mlflow:" in mlflow and "@postgres:5432/" in mlflow
+        assert "--backend-store-uri postgresql+psycopg2://mlflow:" in mlflow and "@postgres:5432/" in mlflow
         assert "--artifacts-destination /mlartifacts" in mlflow
         assert "mlflow-artifacts:/mlartifacts" in services["mlflow"]["volumes"]
         assert services["mlflow"]["depends_on"]["postgres"]["condition"] == "service_healthy"
