@@ -315,7 +315,7 @@ def check_api(base: str, project: Path, expected: dict[str, Any]) -> None:
     assert status == 422, answer
     assert [(error["loc"], error["type"]) for error in answer["detail"]] == [
         (["body", "records", "0", "island"], "missing"),
-        (["body", "records", "1", "bill_length_mm"], "float_parsing"),
+        (["body", "records", "1", "bill_length_mm"], "float_type"),  # strict: no parsing text
         (["body", "records", "2", "colour"], "extra_forbidden"),
     ]
 
