@@ -44,15 +44,16 @@ def data(rows: int, seed: int, kind: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def ours(project: str):
     sys.path.insert(0, f"{project}/src")
-    package = __import__("my_ml_project.monitor", fromlist=["monitor"])
-    from my_ml_project.schema import Schema
+    from my_ml_project.config import load_params
+    from my_ml_project.dataset.schema import Schema
+    from my_ml_project.monitoring.checks import feature_drift
 
-    settings = package.load_settings(project)
+    settings = load_params(project).monitoring
 
     def detect(reference: pd.DataFrame, current: pd.DataFrame, kind: str) -> dict[str, bool]:
         features = dict.fromkeys(reference.columns, kind)
         schema = Schema("y", "regression", features, {}, {})
-        rows = package.feature_drift(reference, current, schema, settings)
+        rows = feature_drift(reference, current, schema, settings)
         return {row["column"]: row["failed"] for row in rows}
 
     return detect

@@ -63,7 +63,8 @@ def main() -> None:
         timed(["make", "repro"], cwd=project)  # creates the MLflow store once for both
         python = str(project / ".venv" / "bin" / "python")
         stages = [
-            [python, "-m", f"my_ml_project.{stage}"] for stage in ("prepare", "train", "evaluate")
+            [python, "-m", f"my_ml_project.pipeline.{stage}"]
+            for stage in ("prepare", "train", "evaluate")
         ]
 
         plain, dvc = [], []

@@ -175,7 +175,7 @@ def main() -> None:
         results: dict = {"model": "default bake (random forest, 200 trees), one-row requests"}
         port = free_port()
         api = start(
-            [python, "-m", f"{module}.serve", "--port", str(port)], project, scratch / "api.log"
+            [python, "-m", f"{module}.serving", "--port", str(port)], project, scratch / "api.log"
         )
         try:
             results["api_start_s"] = round(wait_until(f"http://127.0.0.1:{port}/ready", api), 1)

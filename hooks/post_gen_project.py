@@ -1,4 +1,9 @@
-"""Record the answers for cruft, then put the project under git and DVC.
+"""Keep the files of the chosen answers, record the answers for cruft, then put the project
+under git and DVC.
+
+Which paths belong to which answer is the table `_files_of_answers` of cookiecutter.json
+(an optional capability is a sub-package, its tests, its Make fragment and deployment files);
+the template's tests derive the expected file sets from the same table.
 
 The work itself lives in the generated project (`scripts/init_repo.py`), so `make init`
 can finish it later with the same code, e.g. when git was missing at bake time.
@@ -8,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -66,19 +72,31 @@ def template_commit(repo_dir: Path | None) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def prune_empty_dirs(root: Path, folders: list[str]) -> list[str]:
-    """Remove folders that rendering left empty, deepest first; returns the removed ones.
+def unchosen_paths(table: dict, answers: dict) -> list[str]:
+    """Paths listed for answers other than the given ones (and not for a given one too)."""
+    module = answers["module_name"]
+    chosen, other = set(), set()
+    for option, by_value in table.items():
+        for value, paths in by_value.items():
+            (chosen if answers.get(option) == value else other).update(
+                path.format(module=module) for path in paths
+            )
+    return sorted(other - chosen)
 
-    cookiecutter skips a file whose name renders empty but still creates its folder, so the
-    `.github/workflows/` of a bake for another CI provider (or `deploy/` of one without
-    serving) would be left behind empty.
-    """
+
+def remove_unchosen(root: Path, table: dict, answers: dict) -> list[str]:
+    """Delete the files and folders of the answers not chosen; returns what was removed.
+    Idempotent: cruft re-runs this hook on renders that may already lack them."""
     removed = []
-    for folder in folders:
-        path = root / folder
-        if path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
-            removed.append(folder)
+    for relative in unchosen_paths(table, answers):
+        path = root / relative
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+        else:
+            continue
+        removed.append(relative)
     return removed
 
 
@@ -95,25 +113,9 @@ def cruft_state(context: dict, url: str, commit: str | None) -> dict:
     }
 
 
-# Folders holding only option-specific files (CI provider, serving), deepest first.
-PROVIDER_FOLDERS = [".github/workflows", ".github"]
-SERVING_FOLDERS = [
-    "deploy/k8s/base",
-    "deploy/k8s/canary",
-    "deploy/k8s",
-    "deploy/prometheus",
-    "deploy/grafana/dashboards",
-    "deploy/grafana/provisioning/dashboards",
-    "deploy/grafana/provisioning/datasources",
-    "deploy/grafana/provisioning",
-    "deploy/grafana",
-    "deploy",
-]
-
-
 def main() -> int:
     # Every run, cruft's included: its renders must match a plain bake's file tree.
-    prune_empty_dirs(Path.cwd(), PROVIDER_FOLDERS + SERVING_FOLDERS)
+    remove_unchosen(Path.cwd(), CONTEXT["_files_of_answers"], CONTEXT)
     if is_cruft_run(CONTEXT):
         # stderr: `cruft diff` prints a patch on stdout that users pipe into `git apply`.
         print(

@@ -263,7 +263,7 @@ def serving(buildah: Buildah, container: str, port: int, command: list[str], log
 
 def server_uids(port: int) -> list[str]:
     """Real, effective, saved and filesystem uid of the API process, from /proc."""
-    wanted = "\0".join(["-m", f"{MODULE}.serve", "--host", "0.0.0.0", "--port", str(port), ""])
+    wanted = "\0".join(["-m", f"{MODULE}.serving", "--host", "0.0.0.0", "--port", str(port), ""])
     for proc in Path("/proc").iterdir():
         try:
             if proc.name.isdigit() and wanted in (proc / "cmdline").read_text():
@@ -271,7 +271,7 @@ def server_uids(port: int) -> list[str]:
                 return re.search(r"^Uid:\s+(.*)$", status, re.MULTILINE).group(1).split()
         except OSError:  # the process ended meanwhile
             continue
-    raise AssertionError(f"no {MODULE}.serve process on port {port}")
+    raise AssertionError(f"no {MODULE}.serving process on port {port}")
 
 
 def request_counts(metrics: str) -> dict[tuple[str, str, str], float]:

@@ -23,19 +23,18 @@ MLFLOW_QUERY = r"""
 import json, sys
 from mlflow import MlflowClient
 sys.path.insert(0, "src")
-from {module}.tracking import tracking_uri
 from {module}.config import load_params
 
-params = load_params()
-client = MlflowClient(tracking_uri())
-experiment = client.get_experiment_by_name(params["mlflow"]["experiment_name"])
+settings = load_params().mlflow
+client = MlflowClient(settings.tracking_uri)
+experiment = client.get_experiment_by_name(settings.experiment_name)
 runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"])
-name = params["mlflow"]["registered_model_name"]
+name = settings.registered_model_name
 versions = client.search_model_versions(f"name='{{name}}'")
 run = runs[0]
 models = client.search_logged_models([experiment.experiment_id])
 print(json.dumps({{
-    "tracking_uri": tracking_uri(),
+    "tracking_uri": settings.tracking_uri,
     "runs": len(runs),
     "params": run.data.params,
     "metrics": run.data.metrics,

@@ -20,8 +20,11 @@ def make(project, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 def test_help_lists_every_target_with_one_line(bake):
     project = bake()
-    makefile = (project / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")
-    phony = re.search(r"^\.PHONY: (.+)$", makefile, re.MULTILINE).group(1).split()
+    # The Makefile and the fragments of the capabilities it includes (make/*.mk).
+    phony = []
+    for path in [project / "Makefile", *sorted((project / "make").glob("*.mk"))]:
+        text = path.read_text(encoding="utf-8").replace("\\\n", " ")
+        phony += re.search(r"^\.PHONY: (.+)$", text, re.MULTILINE).group(1).split()
     done = make(project, "help")
     assert done.returncode == 0
     described = {}

@@ -7,11 +7,13 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 import yaml
-from conftest import git, tomllib
-from matrix import case_id, choice_options, pairwise
+from conftest import TEMPLATE_DIR, git, load_hook, tomllib
+from matrix import case_id, choice_options, load_options, pairwise
 
 MATRIX = pairwise(choice_options())
 # `${{ }}` is GitHub Actions syntax that must survive rendering; anything else is a leftover.
@@ -22,103 +24,56 @@ SAMPLE = {
 }
 
 
+# Written by the bake itself, not rendered from a template file.
+BAKED = {".cruft.json", ".dvc/.gitignore", "data/raw/.gitignore"}
+TEMPLATE_PROJECT = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
+PACKAGE_FOLDER = "{{cookiecutter.module_name}}"
+
+
 def expected_files(answers: dict[str, str]) -> set[str]:
-    """Every file a bake must produce (git internals and the DVC cache aside)."""
+    """Every file a bake must produce (git internals and the DVC cache aside): the template's
+    files, less those `_files_of_answers` keeps for other answers (the hook's own table)."""
     raw_file, _ = SAMPLE[answers["task"]]
     module = "my_ml_project"
-    return {
-        ".cruft.json",
-        ".dvc/.gitignore",
-        ".dvc/config",
-        ".dvcignore",
-        ".env.example",
-        ".gitattributes",
-        ".gitignore",
-        ".pre-commit-config.yaml",
-        ".python-version",
-        "LICENSE",
-        "Makefile",
-        "README.md",
-        "dvc.yaml",
-        "params.yaml",
-        "pyproject.toml",
-        "scripts/check_raw_data.py",
-        "scripts/init_repo.py",
-        "data/raw/.gitignore",
-        f"data/raw/{raw_file}",
-        f"data/raw/{raw_file}.dvc",
-        "data/interim/.gitkeep",
-        "data/external/.gitkeep",
-        "data/processed/.gitkeep",
-        "models/.gitkeep",
-        "notebooks/.gitkeep",
-        "reports/figures/.gitkeep",
-        *(f"src/{module}/{name}" for name in PACKAGE_FILES),
-        *(f"tests/{name}" for name in TEST_FILES),
-        *CI_FILES[answers["ci_provider"]],
-        *(
-            [f"src/{module}/{name}" for name in MONITORING_FILES] + ["tests/test_monitor.py"]
-            if answers["monitoring"] == "yes"
-            else []
-        ),
-        *(
-            [f"src/{module}/{name}" for name in ("serve.py", "fastpath.py")]
-            + ["tests/test_serve.py", *SERVING_FILES]
-            if answers["serving"] == "yes"
-            else []
-        ),
+    rendered = {
+        path.relative_to(TEMPLATE_PROJECT).as_posix().replace(PACKAGE_FOLDER, module)
+        for path in TEMPLATE_PROJECT.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
     }
+    table = load_options()["_files_of_answers"]
+    removed = unchosen_paths(table, {**answers, "module_name": module})
+    kept = {
+        path
+        for path in rendered
+        if not any(path == gone or path.startswith(gone + "/") for gone in removed)
+    }
+    return kept | BAKED | {f"data/raw/{raw_file}.dvc"}
 
 
-CI_FILES = {
-    "github": [f".github/workflows/{name}.yml" for name in ("ci", "cml", "retrain")],
-    "gitlab": [".gitlab-ci.yml"],
-    "none": [],
-}
+def unchosen_paths(table: dict, answers: dict) -> list[str]:
+    """The post-generation hook's own selection, from the hook file rendered as cookiecutter
+    renders it."""
+    with tempfile.TemporaryDirectory() as folder:
+        hook = load_hook("post_gen_project", {"_template": "", **answers}, Path(folder))
+    return hook.unchosen_paths(table, answers)
 
 
-PACKAGE_FILES = [
-    "__init__.py",
-    "config.py",
-    "estimators.py",
-    "evaluate.py",
-    "features.py",
-    "lineage.py",
-    "metrics.py",
-    "plots.py",
-    "prepare.py",
-    "report.py",
-    "retrain.py",
-    "schema.py",
-    "splitting.py",
-    "tracking.py",
-    "train.py",
-]
-# Deployment files of the serving option (the API itself is src/<module>/serve.py).
-SERVING_FILES = [
-    "Dockerfile",
-    ".dockerignore",
-    *(f"deploy/k8s/base/{name}.yaml" for name in ("kustomization", "configmap", "deployment")),
-    *(f"deploy/k8s/base/{name}.yaml" for name in ("service", "hpa")),
-    *(f"deploy/k8s/canary/{name}.yaml" for name in ("kustomization", "configmap-canary")),
-    "deploy/k8s/canary/deployment-canary.yaml",
-    "compose.yaml",
-    "deploy/prometheus/prometheus.yml",
-    "deploy/prometheus/alerts.yml",
-    "deploy/grafana/provisioning/datasources/prometheus.yml",
-    "deploy/grafana/provisioning/dashboards/dashboards.yml",
-    "deploy/grafana/dashboards/api.json",
-]
-MONITORING_FILES = ["drift.py", "drift_demo.py", "monitor.py", "monitor_report.py", "window.py"]
-TEST_FILES = [
-    "conftest.py",
-    "test_config.py",
-    "test_evaluate.py",
-    "test_features.py",
-    "test_prepare.py",
-    "test_schema.py",
-    "test_train.py",
-]
+def test_each_capability_is_one_sub_package_with_its_tests():
+    """monitoring and serving: the package, its tests and its Make fragment come and go
+    together, and the rest of the package imports them only inside a function (after
+    config.has_capability)."""
+    table = load_options()["_files_of_answers"]
+    package = TEMPLATE_PROJECT / "src" / PACKAGE_FOLDER
+    for capability in ("monitoring", "serving"):
+        paths = set(table[capability]["yes"])
+        assert {f"src/{{module}}/{capability}", f"tests/{capability}"} <= paths
+        assert f"make/{capability}.mk" in paths
+        for module in package.rglob("*.py"):
+            if capability in module.relative_to(package).parts:
+                continue
+            for line in module.read_text(encoding="utf-8").splitlines():
+                if f"..{capability}" in line and "import" in line:
+                    assert line.startswith("    "), f"{module.name}: {line.strip()}"
 
 
 def project_files(project) -> set[str]:
@@ -204,15 +159,18 @@ def check_params_and_pipeline(project, parsed: dict, answers: dict[str, str]) ->
     header = (project / "data" / "raw" / raw_file).read_text(encoding="utf-8").splitlines()[0]
     assert target in header.split(",")
     assert ("monitoring" in params) == (answers["monitoring"] == "yes")
-    makefile = (project / "Makefile").read_text(encoding="utf-8")
+    # The Makefile and the capabilities' fragments it includes (make/*.mk).
+    makefiles = [project / "Makefile", *sorted((project / "make").glob("*.mk"))]
+    makefile = "\n".join(path.read_text(encoding="utf-8") for path in makefiles)
     readme = (project / "README.md").read_text(encoding="utf-8")
+    assert ("CURRENT" in makefile) == (answers["monitoring"] == "yes")
     for text in (makefile, readme):
         assert ("make monitor" in text or "\nmonitor:" in text) == (answers["monitoring"] == "yes")
         assert ("make serve" in text or "\nserve:" in text) == (answers["serving"] == "yes")
     assert ("serving" in params) == (answers["serving"] == "yes")
     if answers["serving"] == "yes":
         assert params["serving"]["model_source"] == "local"
-        assert ("drift_window" in params["serving"]) == (answers["monitoring"] == "yes")
+    assert params["mlflow"]["model_alias"] == "champion"
     stages = parsed["dvc.yaml"]["stages"]
     assert list(stages) == ["prepare", "train", "evaluate"]
     pointer = parsed[f"data/raw/{raw_file}.dvc"]["outs"][0]

@@ -83,7 +83,7 @@ def test_dockerfile_is_multi_stage_non_root_with_healthcheck(projects):
         for name in ("dvc", "pytest", "ruff", "pre-commit", "matplotlib"):
             assert f'"{name}' not in text
         assert ('"scipy>=' in text) == (answers["monitoring"] == "yes")
-        assert f"python -m {project.name.replace('-', '_')}.serve" in runtime
+        assert f"python -m {project.name.replace('-', '_')}.serving --host" in runtime
 
 
 def test_dockerignore_keeps_data_runs_and_caches_out(projects):
@@ -224,7 +224,7 @@ def exported_metrics(project: Path) -> set[str]:
     package = project / "src" / project.name.replace("-", "_")
     suffixes = {"Counter": ["_total"], "Gauge": [""], "Histogram": ["_bucket", "_sum", "_count"]}
     names = set()
-    for module in ("serve.py", "window.py"):
+    for module in ("serving/telemetry.py", "monitoring/drift_window.py"):
         if not (package / module).exists():
             continue
         for node in ast.walk(ast.parse((package / module).read_text(encoding="utf-8"))):
@@ -233,7 +233,7 @@ def exported_metrics(project: Path) -> set[str]:
             first = node.args[0]
             if isinstance(first, ast.Constant):
                 name = first.value
-            else:  # window.py: f"{prefix}_drift_share", prefix "model" (serve.py's default)
+            else:  # drift_window.py: f"{prefix}_drift_share", prefix "model" (the API's default)
                 assert isinstance(first, ast.JoinedStr), ast.dump(first)
                 name = "model" + "".join(
                     part.value for part in first.values if isinstance(part, ast.Constant)
@@ -319,7 +319,10 @@ def test_compose_services_ports_and_volumes(projects):
             answers["monitoring"] == "yes"
         )
         mlflow = " ".join(services["mlflow"]["command"])
-        assert "--backend-store-uri postgresql+psycopg2://mlflow:" in mlflow and "@postgres:5432/" in mlflow
+        assert (
+            "--backend-store-uri postgresql+psycopg2://mlflow:" in mlflow
+            and "@postgres:5432/" in mlflow
+        )
         assert "--artifacts-destination /mlartifacts" in mlflow
         assert "mlflow-artifacts:/mlartifacts" in services["mlflow"]["volumes"]
         assert services["mlflow"]["depends_on"]["postgres"]["condition"] == "service_healthy"

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from {{ cookiecutter.module_name }} import evaluate, prepare, train
-from {{ cookiecutter.module_name }}.lineage import file_md5
+from {{ cookiecutter.module_name }}.pipeline import evaluate, prepare, train
+from {{ cookiecutter.module_name }}.tracking.lineage import file_md5
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

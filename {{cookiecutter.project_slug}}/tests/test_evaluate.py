@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from {{ cookiecutter.module_name }}.config import METRICS_FILE, PLOTS_DIR, TEST_DATA
-from {{ cookiecutter.module_name }}.plots import COLUMNS, TASK_KINDS
+from {{ cookiecutter.module_name }}.paths import METRICS_FILE, PLOTS_DIR, TEST_DATA
+from {{ cookiecutter.module_name }}.pipeline.plots import COLUMNS, TASK_KINDS
 
 
 def test_metrics_are_flat_floats_and_beat_the_baseline_on_the_test_split(pipeline_run):

@@ -7,8 +7,8 @@ import pickle
 import numpy as np
 import pandas as pd
 
-from {{ cookiecutter.module_name }}.features import DateParts, as_text, build_preprocessor
-from {{ cookiecutter.module_name }}.schema import CATEGORICAL, DATETIME, NUMERIC, Schema
+from {{ cookiecutter.module_name }}.dataset.schema import CATEGORICAL, DATETIME, NUMERIC, Schema
+from {{ cookiecutter.module_name }}.modeling.features import DateParts, as_text, build_preprocessor
 
 SCHEMA = Schema(
     target="y",

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.module_name }} import prepare
-from {{ cookiecutter.module_name }}.config import SCHEMA_FILE, TEST_DATA, TRAIN_DATA
-from {{ cookiecutter.module_name }}.lineage import file_md5
+from {{ cookiecutter.module_name }}.paths import SCHEMA_FILE, TEST_DATA, TRAIN_DATA
+from {{ cookiecutter.module_name }}.pipeline import prepare
+from {{ cookiecutter.module_name }}.tracking.lineage import file_md5
 
 ROWS = 200
 

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.module_name }}.prepare import read_raw
-from {{ cookiecutter.module_name }}.schema import (
+from {{ cookiecutter.module_name }}.config import DataSection
+from {{ cookiecutter.module_name }}.dataset.raw import read_table
+from {{ cookiecutter.module_name }}.dataset.schema import (
     CATEGORICAL,
     DATETIME,
     NUMERIC,
@@ -46,15 +47,9 @@ def hostile_frame() -> pd.DataFrame:
     )
 
 
-DATA = {
-    "target": "classe",
-    "task": "classification",
-    "decimal": ".",
-    "numeric_features": [],
-    "categorical_features": [],
-    "datetime_features": [],
-    "drop_columns": [],
-}
+DATA = DataSection(
+    raw_path="data/raw/hostile.csv", target="classe", task="classification", sep=",", decimal="."
+)
 
 
 @pytest.fixture
@@ -62,7 +57,7 @@ def raw(tmp_path) -> pd.DataFrame:
     """The frame as prepare reads it back from a CSV file (types come from the text)."""
     path = tmp_path / "hostile.csv"
     hostile_frame().to_csv(path, index=False)
-    return read_raw(path)
+    return read_table(path)
 
 
 def test_each_column_gets_a_type_or_a_reason_to_be_dropped(raw):
@@ -83,7 +78,9 @@ def test_each_column_gets_a_type_or_a_reason_to_be_dropped(raw):
 
 
 def test_overrides_win_over_inference(raw):
-    data = {**DATA, "categorical_features": ["quantité"], "drop_columns": ["prix (€)"]}
+    data = DATA.model_copy(
+        update={"categorical_features": ["quantité"], "drop_columns": ["prix (€)"]}
+    )
     schema = infer_schema(raw, data)
     assert schema.features["quantité"] == CATEGORICAL
     assert "prix (€)" not in schema.features
@@ -92,11 +89,11 @@ def test_overrides_win_over_inference(raw):
 
 def test_an_override_naming_no_column_lists_the_columns(raw):
     with pytest.raises(SystemExit, match=r"data.datetime_features lists 'date'.*'Année de vente'"):
-        infer_schema(raw, {**DATA, "datetime_features": ["date"]})
+        infer_schema(raw, DATA.model_copy(update={"datetime_features": ["date"]}))
 
 
 def test_a_wrong_override_fails_validation_with_the_fix(raw):
-    schema = infer_schema(raw, {**DATA, "numeric_features": ["ville"]})
+    schema = infer_schema(raw, DATA.model_copy(update={"numeric_features": ["ville"]}))
     with pytest.raises(SystemExit, match=r"'ville' is used as numeric.*data.numeric_features"):
         validate(raw, schema)
 

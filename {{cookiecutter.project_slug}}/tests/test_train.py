@@ -13,12 +13,12 @@ import pytest
 from mlflow import MlflowClient
 
 from conftest import project_params
-from {{ cookiecutter.module_name }} import prepare, train
-from {{ cookiecutter.module_name }}.config import MODEL_DIR, SCHEMA_FILE, TRAIN_DATA, load_params
-from {{ cookiecutter.module_name }}.estimators import build_estimator
-from {{ cookiecutter.module_name }}.lineage import file_md5
-from {{ cookiecutter.module_name }}.schema import Schema
-from {{ cookiecutter.module_name }}.tracking import tracking_uri
+from {{ cookiecutter.module_name }}.config import load_params
+from {{ cookiecutter.module_name }}.dataset.schema import Schema
+from {{ cookiecutter.module_name }}.modeling.estimators import build_estimator
+from {{ cookiecutter.module_name }}.paths import MODEL_DIR, SCHEMA_FILE, TRAIN_DATA
+from {{ cookiecutter.module_name }}.pipeline import prepare, train
+from {{ cookiecutter.module_name }}.tracking.lineage import file_md5
 
 MODULE = "{{ cookiecutter.module_name }}"
 # Run in a fresh interpreter that cannot see this source tree: the model must bring its code.
@@ -30,7 +30,7 @@ import mlflow.sklearn, pandas
 model = mlflow.sklearn.load_model(model_dir)
 rows = pandas.read_json(sys.stdin, orient="split")
 predictions = [str(value) for value in model.predict(rows)]
-package = sys.modules[module + ".features"].__file__
+package = sys.modules[module + ".modeling.features"].__file__
 print(json.dumps({"predictions": predictions, "package": package}))
 """
 
@@ -40,7 +40,7 @@ def test_the_model_clearly_beats_the_baseline(make_project):
     prepare.run(root)
     params, schema = load_params(root), Schema.load(root / SCHEMA_FILE)
     estimator = build_estimator(
-        params["model"]["name"], params["model"]["params"], schema.task, params["split"]["seed"]
+        params.model.name, params.model.params, schema.task, params.split.seed
     )
     scores = train.compare_with_baseline(
         pd.read_parquet(root / TRAIN_DATA), schema, params, estimator
@@ -60,7 +60,7 @@ def test_a_value_the_estimator_refuses_is_one_line(make_project):
 
 def test_the_run_and_the_registered_version_carry_lineage(pipeline_run):
     root, logged = pipeline_run["root"], pipeline_run["logged"]
-    client = MlflowClient(tracking_uri(root))
+    client = MlflowClient(load_params(root).mlflow.tracking_uri)
     run = client.get_run(logged["run_id"])
     version = client.get_model_version(logged["registered_model"], logged["registered_version"])
     assert version.run_id == run.info.run_id

@@ -1,52 +1,152 @@
-"""Read and check params.yaml, the project's one source of configuration.
+"""The one typed configuration: params.yaml, validated section by section with pydantic.
 
-Every mistake becomes a one-line SystemExit that names the key to fix, never a traceback.
+`load_params()` is the only reader of params.yaml: the stages, the monitor, the API and the CI
+helpers receive the `Params` it returns. Every section refuses unknown keys; environment
+variables that override a key are applied here too (see `Section.ENV`). Any mistake stops the
+program with one line naming the key and the fix, never a traceback.
+
+An optional capability (monitoring/, serving/) brings its own section: a sub-package whose
+`settings.py` defines `PARAMS_SECTIONS = {"name": SectionModel}`. Removing the sub-package
+removes the section, and a leftover section in params.yaml is then reported as unknown.
 """
 
 from __future__ import annotations
 
-import argparse
+import importlib
+import os
+import pkgutil
+from functools import cache
+from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    create_model,
+)
 
 PARAMS_FILE = "params.yaml"
 TASKS = ("classification", "regression")
+Task = Literal["classification", "regression"]
+# The embedded MLflow store: a sqlite file in the project root (artifacts in mlruns/ beside it).
+EMBEDDED_STORE = "mlflow.db"
+SQLITE = "sqlite:///"
 
-# Stage inputs and outputs, relative to the project root: keep in step with dvc.yaml.
-TRAIN_DATA = Path("data/processed/train.parquet")
-TEST_DATA = Path("data/processed/test.parquet")
-SCHEMA_FILE = Path("data/processed/schema.json")
-MODEL_DIR = Path("models/model")
-RUN_FILE = Path("models/mlflow_run.json")
-METRICS_FILE = Path("reports/metrics.json")
-PLOTS_DIR = Path("reports/plots")
 
-# Every key params.yaml may hold, per section (an unknown one is a typo to report).
-SECTIONS = {
-    "data": (
-        "raw_path",
-        "target",
-        "task",
-        "sep",
-        "decimal",
-        "numeric_features",
-        "categorical_features",
-        "datetime_features",
-        "drop_columns",
-    ),
-    "split": ("test_size", "validation_size", "seed", "stratify"),
-    "features": ("min_category_frequency",),
-    "model": ("name", "params"),
-    "mlflow": ("tracking_uri", "experiment_name", "registered_model_name"),
-}
+def _number_as_text(value: Any) -> Any:
+    # YAML reads a column named 2020 as a number; a name is text.
+    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
-Params = dict[str, dict[str, Any]]
+
+def _null_as_empty(value: Any) -> Any:
+    return {} if value is None else value
+
+
+def _count_or_share(value: int | float) -> int | float:
+    # Same meaning as scikit-learn's OneHotEncoder(min_frequency): a count or a share of rows.
+    if (isinstance(value, int) and value >= 1) or (isinstance(value, float) and 0 < value < 1):
+        return value
+    raise ValueError("must be a count >= 1 or a share between 0 and 1")
+
+
+Text = Annotated[str, StringConstraints(min_length=1), BeforeValidator(_number_as_text)]
+ColumnList = list[Annotated[str, BeforeValidator(_number_as_text)]]
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class Section(BaseModel):
+    """A section of params.yaml: unknown keys refused, types checked strictly ("yes" is no
+    boolean, "0.2" no number)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    # key -> environment variable that overrides it when set (applied by load_params).
+    ENV: ClassVar[dict[str, str]] = {}
+
+
+class DataSection(Section):
+    raw_path: Text
+    target: Text
+    task: Task
+    sep: Text
+    decimal: Text
+    # Empty lists mean "infer from the data".
+    numeric_features: ColumnList = []
+    categorical_features: ColumnList = []
+    datetime_features: ColumnList = []
+    drop_columns: ColumnList = []
+
+
+class SplitSection(Section):
+    test_size: Fraction
+    validation_size: Fraction
+    seed: int
+    stratify: bool
+
+
+class FeaturesSection(Section):
+    min_category_frequency: Annotated[int | float, AfterValidator(_count_or_share)]
+
+
+class ModelSection(Section):
+    name: Text  # checked against modeling/estimators.py FAMILIES when the estimator is built
+    params: Annotated[dict[str, Any], BeforeValidator(_null_as_empty)]
+
+
+class MlflowSection(Section):
+    ENV: ClassVar[dict[str, str]] = {
+        "tracking_uri": "MLFLOW_TRACKING_URI",
+        "model_alias": "MODEL_ALIAS",
+    }
+    # Empty: the embedded store; load_params fills in its sqlite URI.
+    tracking_uri: Annotated[str, BeforeValidator(lambda value: value or "")]
+    experiment_name: Text
+    registered_model_name: Text
+    model_alias: Text
+
+
+class Params(Section):
+    """Every section of params.yaml (capabilities add theirs, see `params_model`)."""
+
+    data: DataSection
+    split: SplitSection
+    features: FeaturesSection
+    model: ModelSection
+    mlflow: MlflowSection
+
+    @property
+    def stratify(self) -> bool:
+        """Splits keep class proportions: asked for, and meaningful for the task."""
+        return self.split.stratify and self.data.task == "classification"
+
+
+def has_capability(name: str) -> bool:
+    """True when the optional sub-package `name` (monitoring, serving) is part of the project."""
+    return find_spec(f"{__package__}.{name}") is not None
+
+
+@cache
+def params_model() -> type[Params]:
+    """Params plus the sections of the capabilities present (see the module docstring)."""
+    sections: dict[str, Any] = {}
+    package = importlib.import_module(__package__)
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.ispkg and find_spec(f"{__package__}.{module.name}.settings"):
+            settings = importlib.import_module(f"{__package__}.{module.name}.settings")
+            for name, model in getattr(settings, "PARAMS_SECTIONS", {}).items():
+                sections[name] = (model, ...)
+    return create_model("ProjectParams", __base__=Params, **sections)
 
 
 def load_params(root: Path | str = ".") -> Params:
-    """`<root>/params.yaml`, checked and normalised; root defaults to the current directory."""
+    """`<root>/params.yaml`, validated, with environment overrides and the embedded store."""
     path = Path(root) / PARAMS_FILE
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -55,137 +155,63 @@ def load_params(root: Path | str = ".") -> Params:
     except yaml.YAMLError as error:
         problem = " ".join(str(error).split())
         raise SystemExit(f"{path} is not valid YAML: {problem}") from None
+    model = params_model()
     if not isinstance(raw, dict):
-        raise SystemExit(f"{path} must be a mapping with sections {', '.join(SECTIONS)}")
-    data, split, features, model, mlflow = (_section(raw, name) for name in SECTIONS)
-
-    task = _text(data, "data.task")
-    if task not in TASKS:
-        raise SystemExit(f"params.yaml: data.task is {task!r}; use one of {', '.join(TASKS)}")
-    return {
-        "data": {
-            "raw_path": _text(data, "data.raw_path"),
-            "target": _text(data, "data.target"),
-            "task": task,
-            "sep": _text(data, "data.sep"),
-            "decimal": _text(data, "data.decimal"),
-            "numeric_features": _columns(data, "data.numeric_features"),
-            "categorical_features": _columns(data, "data.categorical_features"),
-            "datetime_features": _columns(data, "data.datetime_features"),
-            "drop_columns": _columns(data, "data.drop_columns"),
-        },
-        "split": {
-            "test_size": _fraction(split, "split.test_size"),
-            "validation_size": _fraction(split, "split.validation_size"),
-            "seed": _integer(split, "split.seed"),
-            "stratify": _flag(split, "split.stratify"),
-        },
-        "features": {
-            "min_category_frequency": _min_frequency(features, "features.min_category_frequency"),
-        },
-        "model": {
-            "name": _text(model, "model.name"),
-            "params": _mapping(model, "model.params"),
-        },
-        "mlflow": {
-            "tracking_uri": _text(mlflow, "mlflow.tracking_uri", allow_empty=True),
-            "experiment_name": _text(mlflow, "mlflow.experiment_name"),
-            "registered_model_name": _text(mlflow, "mlflow.registered_model_name"),
-        },
-    }
-
-
-def require_outputs(root: Path, *paths: Path) -> None:
-    """Stop with one line when an earlier stage has not produced its outputs yet."""
-    for path in paths:
-        if not (root / path).exists():
-            raise SystemExit(f"{path} not found: run the pipeline with `dvc repro`")
-
-
-def cli_root(description: str | None) -> Path:
-    """Parse a stage's command line: the only option is the project root."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--root", type=Path, default=Path(), help="project root (default: .)")
-    return parser.parse_args().root
-
-
-def _section(raw: dict, name: str) -> dict:
-    # A typo such as `test_sise` must not silently fall back to nothing.
-    known = SECTIONS[name]
-    values = raw.get(name)
-    if not isinstance(values, dict):
-        raise SystemExit(f"params.yaml: missing section '{name}:' with keys {', '.join(known)}")
-    unknown = [key for key in values if key not in known]
-    if unknown:
-        raise SystemExit(
-            f"params.yaml: unknown key {name}.{unknown[0]}; expected one of {', '.join(known)}"
+        raise SystemExit(f"{path} must be a mapping with sections {', '.join(model.model_fields)}")
+    overridden = {}  # "section.key" -> the environment variable that set it
+    for name, field in model.model_fields.items():
+        section = raw.get(name)
+        if isinstance(section, dict):
+            for key, variable in getattr(field.annotation, "ENV", {}).items():
+                if os.environ.get(variable):
+                    section[key] = os.environ[variable]
+                    overridden[f"{name}.{key}"] = variable
+    try:
+        params = model.model_validate(raw)
+    except ValidationError as error:
+        problem = describe(error, model)
+        key = problem.split(":")[0]
+        source = (
+            f" (set by the environment variable {overridden[key]})" if key in overridden else ""
         )
-    return values
+        raise SystemExit(f"params.yaml: {problem}{source}") from None
+    if not params.mlflow.tracking_uri:
+        store = (Path(root).resolve() / EMBEDDED_STORE).as_posix()
+        params.mlflow.tracking_uri = SQLITE + store
+    return params
 
 
-def _required(values: dict, key: str) -> Any:
-    name = key.split(".", 1)[1]
-    if name not in values:
-        raise SystemExit(f"params.yaml: missing key {key}")
-    return values[name]
+def describe(error: ValidationError, model: type[BaseModel]) -> str:
+    """The first validation error as one line: the key, what is wrong, what is allowed."""
+    first = error.errors(include_url=False)[0]
+    loc = [str(part) for part in first["loc"]]
+    key = ".".join(loc)
+    allowed = _keys_at(model, first["loc"][:-1])
+    listing = f"; expected one of {', '.join(allowed)}" if allowed else ""
+    if first["type"] == "extra_forbidden":
+        what = "section" if len(loc) == 1 else "key"
+        return f"unknown {what} {key}{listing}"
+    if first["type"] == "missing":
+        return f"missing {'section' if len(loc) == 1 else 'key'} {key}{listing}"
+    message = first["msg"].removeprefix("Value error, ")
+    got = first.get("input")
+    shown = f", got {got!r}" if not isinstance(got, (dict, list)) else ""
+    return f"{key}: {message[:1].lower()}{message[1:]}{shown}"
 
 
-def _text(values: dict, key: str, *, allow_empty: bool = False) -> str:
-    value = _required(values, key)
-    if value is None and allow_empty:
-        return ""
-    if isinstance(value, (dict, list, bool)) or value is None or (value == "" and not allow_empty):
-        raise SystemExit(f"params.yaml: {key} must be a non-empty string, got {value!r}")
-    return str(value)
-
-
-def _columns(values: dict, key: str) -> list[str]:
-    # Optional: a missing key or an empty list means "infer from the data".
-    value = values.get(key.split(".", 1)[1])
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise SystemExit(f"params.yaml: {key} must be a list of column names, got {value!r}")
-    return [str(column) for column in value]
-
-
-def _fraction(values: dict, key: str) -> float:
-    value = _required(values, key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
-        raise SystemExit(f"params.yaml: {key} must be a number between 0 and 1, got {value!r}")
-    return float(value)
-
-
-def _integer(values: dict, key: str) -> int:
-    value = _required(values, key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise SystemExit(f"params.yaml: {key} must be an integer, got {value!r}")
-    return value
-
-
-def _flag(values: dict, key: str) -> bool:
-    value = _required(values, key)
-    if not isinstance(value, bool):
-        raise SystemExit(f"params.yaml: {key} must be true or false, got {value!r}")
-    return value
-
-
-def _mapping(values: dict, key: str) -> dict[str, Any]:
-    value = _required(values, key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise SystemExit(f"params.yaml: {key} must be a mapping of parameter: value")
-    return {str(name): setting for name, setting in value.items()}
-
-
-def _min_frequency(values: dict, key: str) -> int | float:
-    # Same meaning as scikit-learn's OneHotEncoder(min_frequency): a count or a share of rows.
-    value = _required(values, key)
-    valid_count = isinstance(value, int) and not isinstance(value, bool) and value >= 1
-    valid_share = isinstance(value, float) and 0 < value < 1
-    if not (valid_count or valid_share):
-        raise SystemExit(
-            f"params.yaml: {key} must be a count >= 1 or a share between 0 and 1, got {value!r}"
-        )
-    return value
+def _keys_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The keys allowed where `loc` points: a section, or a per-column mapping's entry."""
+    current: Any = model
+    for part in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return []
+            current = field.annotation
+        elif get_origin(current) is dict:  # dict[str, Model]: `part` is a column name
+            current = get_args(current)[1]
+        else:
+            return []
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []

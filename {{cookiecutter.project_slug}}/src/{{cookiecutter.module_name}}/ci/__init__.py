@@ -1,0 +1,1 @@
+"""CI helpers: the pull-request report (`make report`) and continuous training."""

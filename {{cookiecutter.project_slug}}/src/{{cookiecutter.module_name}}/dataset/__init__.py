@@ -1,0 +1,1 @@
+"""Raw data: reading it, typing its columns (the schema), splitting rows."""

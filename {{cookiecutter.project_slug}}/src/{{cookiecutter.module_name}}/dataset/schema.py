@@ -1,0 +1,212 @@
+"""Decide which raw columns are features and of which type, and check raw data against that.
+
+prepare infers the schema once from the raw CSV (params.yaml may override any column) and saves
+it as JSON; train builds its preprocessing from it, evaluate reads the target and task from it.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
+
+from ..config import DataSection
+
+NUMERIC, CATEGORICAL, DATETIME, DROP = "numeric", "categorical", "datetime", "drop"
+
+# A text column counts as numbers or dates when this share of its non-missing values parses
+# (a few "?" or "n/a" placeholders must not turn a numeric column into a categorical one).
+PARSE_SHARE = 0.95
+# Text with more distinct values than this share of its rows names rows (IDs, free text) rather
+# than describing them: one-hot encoding it would only memorise the training rows.
+ID_SHARE = 0.5
+MIN_ID_DISTINCT = 10
+# Guessing a date format on every value is slow (dateutil); a sample of distinct values is enough.
+DATE_SAMPLE = 1000
+# Date formats tried in order, the first that parses the column wins: ISO, then slashed dates
+# (month first as pandas reads them, else day first: 31/12 rules month-first out), then slow
+# per-value guessing for anything else.
+DATE_FORMATS = ("ISO8601", "%m/%d/%Y", "%d/%m/%Y", "mixed")
+
+
+@dataclass
+class Schema:
+    target: str
+    task: str
+    features: dict[str, str]  # column -> NUMERIC | CATEGORICAL | DATETIME, in file order
+    date_formats: dict[str, str]  # datetime column -> format given to pandas.to_datetime
+    dropped: dict[str, str]  # column -> why it is not a feature
+
+    def columns(self, kind: str) -> list[str]:
+        return [column for column, found in self.features.items() if found == kind]
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(asdict(self), indent=2, ensure_ascii=False)
+        path.write_text(text + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Schema:
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+    def summary(self) -> str:
+        kinds = [
+            f"{kind} ({format_columns(self.columns(kind))})"
+            for kind in (NUMERIC, CATEGORICAL, DATETIME)
+            if self.columns(kind)
+        ]
+        dropped = "; ".join(f"{column!r}: {why}" for column, why in self.dropped.items())
+        return f"features: {', '.join(kinds)}" + (f" | dropped {dropped}" if dropped else "")
+
+
+def infer_schema(frame: pd.DataFrame, data: DataSection) -> Schema:
+    """Type every column but the target, honouring the overrides listed in params.yaml."""
+    overrides = _overrides(frame, data)
+    features: dict[str, str] = {}
+    dropped: dict[str, str] = {}
+    for column in frame.columns:
+        if column == data.target:
+            continue
+        if column in overrides:
+            kind, why = overrides[column], "listed in data.drop_columns"
+        else:
+            kind, why = _infer_kind(frame[column], data.decimal)
+        if kind == DROP:
+            dropped[column] = why
+        else:
+            features[column] = kind
+    if not features:
+        raise SystemExit(
+            "no usable feature column (dropped: "
+            + "; ".join(f"{column!r} {why}" for column, why in dropped.items())
+            + "): list columns in data.numeric_features or data.categorical_features"
+        )
+    date_formats = {
+        column: _date_format(frame[column].dropna().astype(str)) or DATE_FORMATS[-1]
+        for column, kind in features.items()
+        if kind == DATETIME
+    }
+    return Schema(data.target, data.task, features, date_formats, dropped)
+
+
+def validate(frame: pd.DataFrame, schema: Schema, decimal: str = ".") -> None:
+    """Fail when a column's values do not fit its type (typically a wrong override)."""
+    for column, kind in schema.features.items():
+        if column not in frame.columns:
+            raise SystemExit(f"the data has no column {column!r}: re-run `dvc repro` from prepare")
+        values = frame[column].dropna()
+        if kind == NUMERIC:
+            parsed = to_numbers(values, decimal)
+            fix = "data.numeric_features"
+        elif kind == DATETIME:
+            parsed = parse_dates(values.astype(str), schema.date_formats[column])
+            fix = "data.datetime_features"
+        else:
+            continue
+        failed = values[parsed.isna().to_numpy()]
+        if len(values) and len(failed) > (1 - PARSE_SHARE) * len(values):
+            raise SystemExit(
+                f"column {column!r} is used as {kind} but {len(failed) / len(values):.0%} of its "
+                f"values are not (e.g. {failed.iloc[0]!r}): fix {fix} in params.yaml or the data"
+            )
+
+
+def to_numbers(values: pd.Series, decimal: str = ".") -> pd.Series:
+    """Floats, also from text ("12,5" when the decimal mark is ","); NaN where it is no number.
+
+    read_csv applies the decimal mark only to columns that are numbers throughout, so a column
+    with a "?" placeholder stays text.
+    """
+    if is_numeric_dtype(values):
+        return values.astype(float)
+    text = values.astype(str)
+    if decimal != ".":
+        text = text.str.replace(decimal, ".", regex=False)
+    return pd.to_numeric(text, errors="coerce")
+
+
+def format_columns(columns: list[str] | pd.Index, limit: int = 20) -> str:
+    """Quote column names for a one-line message (names may hold spaces or commas)."""
+    names = [repr(str(column)) for column in columns]
+    more = f", ... ({len(names) - limit} more)" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def _overrides(frame: pd.DataFrame, data: DataSection) -> dict[str, str]:
+    lists = {
+        "numeric_features": NUMERIC,
+        "categorical_features": CATEGORICAL,
+        "datetime_features": DATETIME,
+        "drop_columns": DROP,
+    }
+    chosen: dict[str, str] = {}
+    for name, kind in lists.items():
+        key = f"data.{name}"
+        for column in getattr(data, name):
+            if column not in frame.columns:
+                raise SystemExit(
+                    f"params.yaml: {key} lists {column!r}, which is not a column of the data; "
+                    f"columns: {format_columns(frame.columns)}"
+                )
+            if column == data.target:
+                raise SystemExit(f"params.yaml: {key} lists the target {column!r}: remove it")
+            if chosen.get(column, kind) != kind:
+                raise SystemExit(f"params.yaml: {column!r} is listed under two types: keep one")
+            chosen[column] = kind
+    return chosen
+
+
+def _infer_kind(series: pd.Series, decimal: str) -> tuple[str, str]:
+    values = series.dropna()
+    if values.empty:
+        return DROP, "all values missing"
+    if values.nunique() == 1:
+        return DROP, f"constant ({values.iloc[0]!r})"
+    if is_bool_dtype(series):
+        return CATEGORICAL, ""
+    if is_numeric_dtype(series):
+        if is_integer_dtype(series) and (series.diff().iloc[1:] == 1).all():
+            return DROP, "row number (consecutive integers)"
+        return NUMERIC, ""
+    if all(isinstance(value, (bool, np.bool_)) for value in values.unique()):
+        return CATEGORICAL, ""  # booleans with missing values are read as plain objects
+    if to_numbers(values, decimal).notna().mean() >= PARSE_SHARE:
+        return NUMERIC, ""
+    if _looks_like_dates(values.astype(str)):
+        return DATETIME, ""
+    distinct = values.nunique()
+    if distinct > max(MIN_ID_DISTINCT, ID_SHARE * len(values)):
+        return DROP, f"ID-like text ({distinct} distinct values in {len(values)} rows)"
+    return CATEGORICAL, ""
+
+
+def _looks_like_dates(text: pd.Series) -> bool:
+    sample = text.drop_duplicates().head(DATE_SAMPLE)
+    # dateutil reads bare words such as "May" or "now" as dates: real dates hold digits.
+    if sample.str.contains(r"\d").mean() < PARSE_SHARE:
+        return False
+    return _date_format(sample) is not None
+
+
+def _date_format(text: pd.Series) -> str | None:
+    sample = text.drop_duplicates().head(DATE_SAMPLE)
+    # Guessing also reads a pair of numbers ("31,1") as a date: ask for day, month and year.
+    three_parts = (sample.str.count(r"[^\W_]+") >= 3).mean() >= PARSE_SHARE
+    for date_format in DATE_FORMATS:
+        if date_format == "mixed" and not three_parts:
+            continue
+        if parse_dates(sample, date_format).notna().mean() >= PARSE_SHARE:
+            return date_format
+    return None
+
+
+def parse_dates(values: pd.Series, date_format: str) -> pd.Series:
+    """Parse text to UTC timestamps (NaT where it fails), quietly: failures are expected."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "could not infer format" and friends
+        return pd.to_datetime(values, errors="coerce", format=date_format, utc=True)

@@ -1,0 +1,50 @@
+"""The model: preprocessing + estimator as one scikit-learn Pipeline, fitted on raw feature
+columns; and loading it back from an MLflow model directory."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from sklearn.base import BaseEstimator, clone
+from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import InvalidParameterError
+
+from ..dataset.schema import Schema
+from .features import build_preprocessor
+
+
+def build_model(
+    schema: Schema, min_category_frequency: int | float, estimator: BaseEstimator
+) -> Pipeline:
+    """All preprocessing inside: the model takes raw feature columns."""
+    preprocessor = build_preprocessor(schema, min_category_frequency)
+    return Pipeline([("preprocess", preprocessor), ("model", clone(estimator))])
+
+
+def fit(model: BaseEstimator, features: pd.DataFrame, target: pd.Series) -> BaseEstimator:
+    try:
+        return model.fit(features, target)
+    except InvalidParameterError as error:  # a value in model.params the estimator refuses
+        raise SystemExit(f"params.yaml: model.params: {error}") from None
+
+
+def load_pipeline(model_dir: Path) -> Pipeline:
+    """The fitted Pipeline of an MLflow model directory. A plain pickle from this scikit-learn
+    version is unpickled directly, without importing mlflow (seconds): it is the file mlflow's
+    own loader would unpickle, so no less safe. Anything else goes through mlflow."""
+    import sklearn
+
+    meta = yaml.safe_load((model_dir / "MLmodel").read_text(encoding="utf-8"))
+    flavor = (meta.get("flavors") or {}).get("sklearn") or {}
+    if (
+        flavor.get("serialization_format") == "pickle"
+        and flavor.get("sklearn_version") == sklearn.__version__
+    ):
+        with (model_dir / flavor.get("pickled_model", "model.pkl")).open("rb") as handle:
+            return pickle.load(handle)
+    from ..tracking.mlflow_store import load_logged_model  # imports mlflow
+
+    return load_logged_model(model_dir)

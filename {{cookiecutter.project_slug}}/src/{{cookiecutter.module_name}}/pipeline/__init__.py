@@ -1,0 +1,1 @@
+"""The DVC stages (dvc.yaml): prepare -> train -> evaluate, one module each."""

@@ -1,0 +1,109 @@
+"""Stage prepare: raw CSV -> checked, typed train/test split and schema in data/processed/.
+
+The raw file is only read (DVC tracks it, read-only). No MLflow here: this stage stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from pandas.api.types import is_bool_dtype, is_float_dtype, is_numeric_dtype
+
+from ..config import DataSection, load_params
+from ..dataset.raw import read_raw
+from ..dataset.schema import (
+    NUMERIC,
+    PARSE_SHARE,
+    Schema,
+    format_columns,
+    infer_schema,
+    to_numbers,
+    validate,
+)
+from ..dataset.split import split_rows
+from ..paths import SCHEMA_FILE, TEST_DATA, TRAIN_DATA, parse_root
+
+# More distinct float values than this in a "classification" target means a regression target.
+MAX_FLOAT_CLASSES = 50
+
+
+def run(root: Path | str = ".") -> Schema:
+    root = Path(root)
+    params = load_params(root)
+    data = params.data
+    raw = read_raw(root, data)
+    frame = drop_missing_target(raw, data)
+    schema = infer_schema(raw, data)  # on every row: dropping some would break row numbers
+    validate(frame, schema, data.decimal)
+    print(schema.summary())
+
+    # Numbers as floats, so the model signature accepts integers and missing values alike.
+    numbers = {
+        column: to_numbers(frame[column], data.decimal) for column in schema.columns(NUMERIC)
+    }
+    frame = frame[[*schema.features, data.target]].assign(**numbers)
+    train, test = split_rows(
+        frame,
+        data.target,
+        params.split.test_size,
+        seed=params.split.seed,
+        stratify=params.stratify,
+        purpose="test",
+        share_key="split.test_size",
+    )
+    (root / TRAIN_DATA).parent.mkdir(parents=True, exist_ok=True)
+    train.to_parquet(root / TRAIN_DATA)  # the index keeps each row's line in the raw file
+    test.to_parquet(root / TEST_DATA)
+    schema.save(root / SCHEMA_FILE)
+    print(f"prepared {len(train)} train and {len(test)} test rows in {TRAIN_DATA.parent}/")
+    return schema
+
+
+def drop_missing_target(frame: pd.DataFrame, data: DataSection) -> pd.DataFrame:
+    """Rows without a target teach nothing: drop them (saying how many), then check the task."""
+    target, task = data.target, data.task
+    if target not in frame.columns:
+        hint = "; a single column often means data.sep is wrong" if frame.shape[1] == 1 else ""
+        raise SystemExit(
+            f"data.target {target!r} is not a column of {data.raw_path}; "
+            f"columns: {format_columns(frame.columns)}{hint}"
+        )
+    values = frame[target]
+    if task == "regression" and (is_bool_dtype(values) or not is_numeric_dtype(values)):
+        known = values.dropna()
+        not_numbers = known[to_numbers(known, data.decimal).isna().to_numpy()]
+        if is_bool_dtype(values) or len(not_numbers) > (1 - PARSE_SHARE) * len(known):
+            example = (not_numbers if len(not_numbers) else known).iloc[0]
+            raise SystemExit(
+                f"data.task is regression but target {target!r} is not numeric "
+                f"(e.g. {example!r}): set data.task: classification"
+            )
+        # A few placeholders such as "?" become missing targets, dropped below.
+        values = to_numbers(values, data.decimal)
+        frame = frame.assign(**{target: values})
+    missing = values.isna()
+    if missing.any():
+        print(f"dropped {missing.sum()} rows with a missing target {target!r}")
+    frame = frame.loc[~missing]
+
+    if task == "classification":
+        classes = frame[target].nunique()
+        if classes < 2:
+            raise SystemExit(
+                f"target {target!r} has {classes} class(es): classification needs at least 2"
+            )
+        if is_float_dtype(frame[target]) and classes > MAX_FLOAT_CLASSES:
+            raise SystemExit(
+                f"data.task is classification but target {target!r} has {classes} distinct "
+                "numeric values: set data.task: regression"
+            )
+    return frame
+
+
+def main() -> None:
+    run(parse_root(__doc__))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Stage train: fit preprocessing + estimator as one Pipeline, check it beats a dummy baseline
+on a validation view, then store it in models/ and in MLflow (run, registry, lineage tags)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from ..config import Params, load_params
+from ..dataset.schema import Schema
+from ..dataset.split import split_rows
+from ..modeling.estimators import build_baseline, build_estimator
+from ..modeling.metrics import is_better, primary_metric, task_scores
+from ..modeling.model import build_model, fit
+from ..paths import MODEL_DIR, RUN_FILE, SCHEMA_FILE, TRAIN_DATA, parse_root, require_outputs
+from ..tracking.lineage import lineage_tags
+
+
+def run(root: Path | str = ".") -> dict[str, str]:
+    root = Path(root)
+    params = load_params(root)
+    require_outputs(root, SCHEMA_FILE, TRAIN_DATA)
+    schema = Schema.load(root / SCHEMA_FILE)
+    estimator = build_estimator(
+        params.model.name, params.model.params, schema.task, params.split.seed
+    )
+    train = pd.read_parquet(root / TRAIN_DATA)
+    scores = compare_with_baseline(train, schema, params, estimator)
+    features, target = train[list(schema.features)], train[schema.target]
+    model = build_model(schema, params.features.min_category_frequency, estimator)
+    model = fit(model, features, target)
+
+    # imports mlflow (seconds): only once everything above has passed
+    from ..tracking import training_run
+
+    logged = training_run.log_training(
+        params.mlflow,
+        model=model,
+        features=features,
+        params=run_params(params, schema, estimator, rows=len(train)),
+        metrics=scores,
+        tags=lineage_tags(root, params.data.raw_path),
+        primary_metric=f"val_{primary_metric(schema.task)}",
+    )
+    training_run.copy_model(logged["model_uri"], root / MODEL_DIR)
+    (root / RUN_FILE).write_text(json.dumps(logged, indent=2) + "\n", encoding="utf-8")
+    print(
+        f"model saved to {MODEL_DIR}/, MLflow run {logged['run_id']}, registered as "
+        f"{logged['registered_model']} version {logged['registered_version']}"
+        + (f" (alias {params.mlflow.model_alias!r})" if logged["promoted"] else "")
+    )
+    return logged
+
+
+def compare_with_baseline(
+    train: pd.DataFrame, schema: Schema, params: Params, estimator: BaseEstimator
+) -> dict[str, float]:
+    """Fit the model and the dummy baseline on part of the train split, score both on the rest."""
+    fit_rows, validation = split_rows(
+        train,
+        schema.target,
+        params.split.validation_size,
+        seed=params.split.seed,
+        stratify=params.stratify,
+        purpose="validate",
+        share_key="split.validation_size",
+    )
+    columns = list(schema.features)
+    results = {}
+    for name, candidate in (
+        ("model", build_model(schema, params.features.min_category_frequency, estimator)),
+        ("baseline", build_baseline(schema.task)),
+    ):
+        fitted = fit(candidate, fit_rows[columns], fit_rows[schema.target])
+        predicted = fitted.predict(validation[columns])
+        results[name] = task_scores(schema.task, validation[schema.target], predicted)
+
+    key = primary_metric(schema.task)
+    model_score, baseline_score = results["model"][key], results["baseline"][key]
+    verdict = "beats" if is_better(key, model_score, baseline_score) else "does NOT beat"
+    print(
+        f"validation {key}: model {model_score:.4f} {verdict} baseline {baseline_score:.4f} "
+        f"({len(fit_rows)} rows fitted, {len(validation)} validated)"
+    )
+    return {
+        f"val_{prefix}{metric}": value
+        for name, prefix in (("model", ""), ("baseline", "baseline_"))
+        for metric, value in results[name].items()
+    }
+
+
+def run_params(
+    params: Params, schema: Schema, estimator: BaseEstimator, rows: int
+) -> dict[str, object]:
+    """Everything that shaped the model, flat, as MLflow run parameters."""
+    return {
+        "data.raw_path": params.data.raw_path,
+        "data.target": schema.target,
+        "data.task": schema.task,
+        "data.train_rows": rows,
+        "data.features": len(schema.features),
+        **{f"split.{key}": value for key, value in params.split.model_dump().items()},
+        **{f"features.{key}": value for key, value in params.features.model_dump().items()},
+        "model.name": params.model.name,
+        "model.class": type(estimator).__name__,
+        # Every estimator setting, defaults included, not only those params.yaml lists.
+        **{f"model.{key}": value for key, value in estimator.get_params().items()},
+    }
+
+
+def main() -> None:
+    run(parse_root(__doc__))
+
+
+if __name__ == "__main__":
+    main()

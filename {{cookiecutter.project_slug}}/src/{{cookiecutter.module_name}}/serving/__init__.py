@@ -1,0 +1,1 @@
+"""Serving: the prediction API (`python -m <package>.serving`, or `make serve`)."""

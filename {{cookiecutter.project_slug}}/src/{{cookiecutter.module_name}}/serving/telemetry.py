@@ -1,0 +1,140 @@
+"""What the API tells operators: Prometheus metrics of every request and prediction, and one
+JSON log line per request (ELK, Loki)."""
+
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LOGGER = logging.getLogger(__name__)
+# Latency buckets in seconds: fine below 25 ms, where a healthy one-row prediction lands.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+ROWS_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000)
+# Endpoints measured under their own name; anything else (404s, scans) is "other".
+ENDPOINTS = ("/predict", "/health", "/ready", "/metrics", "/docs", "/openapi.json")
+
+
+class ApiMetrics:
+    """Everything /metrics exports; one registry per app, so tests can run several."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.requests = Counter(
+            "api_requests_total",
+            "HTTP requests by endpoint, method and status",
+            ["endpoint", "method", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "api_request_duration_seconds",
+            "Time to answer a request, by endpoint and status",
+            ["endpoint", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.rows = Histogram(
+            "api_batch_rows",
+            "Records per /predict request",
+            buckets=ROWS_BUCKETS,
+            registry=registry,
+        )
+        self.predicted_class = Counter(
+            "model_predictions_total",
+            "Predicted classes (classification)",
+            ["prediction"],
+            registry=registry,
+        )
+        self.predicted_value = Histogram(
+            "model_prediction_value",
+            "Predicted values (regression)",
+            buckets=(0, 5, 10, 15, 20, 25, 30, 35, 40, 50, 75, 100, 250, 1000),
+            registry=registry,
+        )
+        self.info = Gauge(
+            "model_info",
+            "The served model (value 1)",
+            ["name", "version", "source"],
+            registry=registry,
+        )
+        self.ready = Gauge("model_ready", "1 when a model is loaded", registry=registry)
+
+    def observe_predictions(self, rows: int, predictions: list, classifier: bool) -> None:
+        self.rows.observe(rows)
+        if classifier:
+            for label in predictions:
+                self.predicted_class.labels(label).inc()
+        else:
+            for value in predictions:
+                self.predicted_value.observe(value)
+
+
+class MetricsMiddleware:
+    """Count and time every request (pure ASGI: cheaper than BaseHTTPMiddleware); log JSON."""
+
+    def __init__(self, app: Any, metrics: ApiMetrics, access_log: bool) -> None:
+        self.app, self.metrics, self.access_log = app, metrics, access_log
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_status(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            elapsed = time.perf_counter() - start
+            path = scope["path"]
+            endpoint = path if path in ENDPOINTS else "other"
+            code = str(status)
+            self.metrics.requests.labels(endpoint, scope["method"], code).inc()
+            self.metrics.latency.labels(endpoint, code).observe(elapsed)
+            if self.access_log and endpoint != "/metrics":
+                LOGGER.info(
+                    "request",
+                    extra={
+                        "fields": {
+                            "method": scope["method"],
+                            "path": path,
+                            "status": status,
+                            "duration_ms": round(elapsed * 1000, 3),
+                        }
+                    },
+                )
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line (ELK, Loki): time, level, logger, message and extra fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            **getattr(record, "fields", {}),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    logging.Formatter.converter = time.gmtime
+    for name in (__package__.split(".")[0], "uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False

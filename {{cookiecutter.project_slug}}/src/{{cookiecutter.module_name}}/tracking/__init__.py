@@ -1,0 +1,1 @@
+"""MLflow tracking: the store, training runs and the registry, lineage tags."""

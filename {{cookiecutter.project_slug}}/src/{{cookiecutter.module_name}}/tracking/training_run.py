@@ -1,0 +1,116 @@
+"""What a training run records in MLflow: parameters, metrics, the model with its signature,
+the registered version with lineage tags, and the alias that serving loads."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from sklearn.pipeline import Pipeline
+
+from ..config import MlflowSection
+from ..modeling.metrics import is_better
+from .mlflow_store import connect, quiet
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+# What serving needs, pinned to the versions that trained the model. Listed explicitly: letting
+# MLflow infer them costs seconds (it reloads the model in a subprocess) and picks up whatever
+# else is installed (pytest, ruff...).
+SERVING_PACKAGES = ("mlflow", "scikit-learn", "pandas", "numpy")
+
+
+def log_training(
+    settings: MlflowSection,
+    *,
+    model: Pipeline,
+    features: pd.DataFrame,
+    params: dict[str, object],
+    metrics: dict[str, float],
+    tags: dict[str, str],
+    primary_metric: str,
+) -> dict[str, str]:
+    """Log a run with the model, register it, tag both with lineage; return their ids."""
+    experiment_id = connect(settings)
+    example = features.head(5)
+    signature = infer_signature(example, model.predict(example))
+    with mlflow.start_run(experiment_id=experiment_id) as run, quiet():
+        mlflow.log_params(params)
+        mlflow.log_metrics(metrics)
+        mlflow.set_tags(tags)
+        logged = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            signature=signature,
+            input_example=example,
+            pip_requirements=[f"{name}=={version(name)}" for name in SERVING_PACKAGES],
+            # Plain pickle refers to our transformers by module path: ship the package along.
+            code_paths=[str(PACKAGE_DIR)],
+            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_PICKLE,
+            tags=tags,
+        )
+        registered = mlflow.register_model(
+            logged.model_uri, settings.registered_model_name, tags=tags
+        )
+        promoted = promote(settings, str(registered.version), primary_metric, metrics)
+    return {
+        "run_id": run.info.run_id,
+        "experiment_id": experiment_id,
+        "model_uri": logged.model_uri,
+        "model_id": logged.model_id,
+        "registered_model": settings.registered_model_name,
+        "registered_version": str(registered.version),
+        "promoted": promoted,
+    }
+
+
+def promote(settings: MlflowSection, version: str, metric: str, metrics: dict[str, float]) -> bool:
+    """Point mlflow.model_alias at `version` unless the version it points to now has a better
+    validation score on `metric`; True when it moved."""
+    name, alias = settings.registered_model_name, settings.model_alias
+    client = mlflow.MlflowClient()
+    try:
+        current = client.get_model_version_by_alias(name, alias)
+    except MlflowException:  # no version has the alias yet
+        current = None
+    if current is not None and current.run_id:
+        best = client.get_run(current.run_id).data.metrics.get(metric)
+        if best is not None and is_better(metric, best, metrics[metric]):
+            print(f"{alias!r} stays on version {current.version} ({metric} {best:.4f})")
+            return False
+    client.set_registered_model_alias(name, alias, version)
+    return True
+
+
+def copy_model(model_uri: str, destination: Path) -> None:
+    """Copy the logged model directory to `destination` (the DVC output): serialised once."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a bar per file copy
+    with tempfile.TemporaryDirectory(dir=destination.parent) as scratch:
+        downloaded = mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=scratch)
+        shutil.rmtree(destination, ignore_errors=True)
+        shutil.move(downloaded, destination)
+    # The download may be the temporary folder itself, which is private (0700): give it the
+    # mode a new folder gets, so other users (the API's image, a shared host) can read it.
+    umask = os.umask(0)
+    os.umask(umask)
+    destination.chmod(0o777 & ~umask)
+
+
+def log_test_metrics(
+    settings: MlflowSection, run: dict[str, str], metrics: dict[str, float]
+) -> None:
+    """Add the test scores to the training run (and its logged model), when it still exists."""
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    try:
+        with quiet():
+            mlflow.log_metrics(metrics, run_id=run["run_id"], model_id=run["model_id"])
+    except MlflowException as error:
+        # e.g. models/ came from `dvc pull` and that run lives in someone else's store
+        print(f"test metrics not logged to MLflow run {run['run_id']}: {error.message}")

@@ -1,0 +1,269 @@
+"""The prediction API against the model the session's pipeline run trained."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pandas as pd
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import PROJECT_ROOT
+from {{ cookiecutter.module_name }}.config import Params, has_capability, load_params
+from {{ cookiecutter.module_name }}.dataset.schema import DATETIME, NUMERIC, Schema
+from {{ cookiecutter.module_name }}.modeling.model import load_pipeline
+from {{ cookiecutter.module_name }}.paths import MODEL_DIR, TEST_DATA
+from {{ cookiecutter.module_name }}.serving.app import create_app
+from {{ cookiecutter.module_name }}.serving.fast_forest import compile_model, verify
+
+
+def params_of(root, **serving: object) -> Params:
+    """The project's params with some serving settings changed."""
+    params = load_params(root)
+    params.serving = params.serving.model_copy(update=serving)
+    return params
+
+
+@pytest.fixture(scope="module")
+def client(pipeline_run):
+    root = pipeline_run["root"]
+    with TestClient(create_app(root, params_of(root, max_batch_rows=50))) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def rows(pipeline_run) -> list[dict]:
+    root = pipeline_run["root"]
+    schema = Schema.load(root / "data/processed/schema.json")
+    test = pd.read_parquet(root / TEST_DATA)[list(schema.features)].head(20)
+    # JSON has no NaN: a missing value is null.
+    return json.loads(test.to_json(orient="records"))
+
+
+def test_health_ready_and_docs(client, pipeline_run):
+    assert client.get("/health").json() == {"status": "ok"}
+    ready = client.get("/ready").json()
+    logged = pipeline_run["logged"]
+    assert ready["model"] == {
+        "name": logged["registered_model"],
+        "version": logged["registered_version"],
+        "source": "local",
+    }
+    schema = client.get("/openapi.json").json()
+    record = schema["components"]["schemas"]["Record"]
+    features = Schema.load(pipeline_run["root"] / "data/processed/schema.json").features
+    assert set(record["required"]) == set(features)
+    assert client.get("/docs").status_code == 200
+
+
+def test_batch_predictions_match_the_model(client, rows, pipeline_run):
+    answer = client.post("/predict", json={"records": rows})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["model"]["version"] == pipeline_run["logged"]["registered_version"]
+    model = load_pipeline(pipeline_run["root"] / MODEL_DIR)
+    frame = pd.DataFrame(rows)
+    expected = [str(value) for value in model.predict(frame)]
+    if "probabilities" in body:
+        assert body["predictions"] == expected
+        for probabilities in body["probabilities"]:
+            assert set(probabilities) == {str(label) for label in model.classes_}
+            assert math.isclose(sum(probabilities.values()), 1, abs_tol=1e-4)
+    else:
+        assert body["predictions"] == pytest.approx([float(value) for value in expected])
+
+
+def test_the_fast_scorer_reproduces_the_model_on_the_test_split(client, pipeline_run):
+    root = pipeline_run["root"]
+    model = load_pipeline(root / MODEL_DIR)
+    fast = compile_model(model)
+    assert fast is not None  # the default model and preprocessing are covered
+    features = list(Schema.load(root / "data/processed/schema.json").features)
+    test = pd.read_parquet(root / TEST_DATA)[features]
+    classifier = hasattr(model, "classes_")
+    assert verify(fast, model, test, classifier)
+    assert client.get("/ready").json()["scorer"] == "numpy"
+
+
+def bad_requests(rows: list[dict]) -> dict[str, tuple[object, str]]:
+    """Each bad body, with the field its error must name."""
+    first = rows[0]
+    column = next(iter(first))
+    numeric = next((name for name, value in first.items() if isinstance(value, float)), None)
+    cases = {
+        "missing field": ({"records": [{k: v for k, v in first.items() if k != column}]}, column),
+        "extra field": ({"records": [{**first, "unexpected": 1}]}, "unexpected"),
+        "empty batch": ({"records": []}, "records"),
+        "oversized batch": ({"records": [first] * 51}, "records"),
+        "not a list": ({"records": first}, "records"),
+        "no records key": ({"rows": [first]}, "records"),
+    }
+    if numeric:
+        cases["wrong type"] = ({"records": [{**first, numeric: "not a number"}]}, numeric)
+        # Validation is strict: no guessing a number from text, or from true/false.
+        cases["number as text"] = ({"records": [{**first, numeric: "1.5"}]}, numeric)
+        cases["boolean for a number"] = ({"records": [{**first, numeric: True}]}, numeric)
+    return cases
+
+
+def test_bad_input_gets_field_level_422s(client, rows):
+    for case, (body, name) in bad_requests(rows).items():
+        answer = client.post("/predict", json=body)
+        assert answer.status_code == 422, (case, answer.text)
+        locations = [error["loc"] for error in answer.json()["detail"]]
+        assert any(name in location for location in locations), (case, locations)
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_refused(client, rows, literal):
+    numeric = next((name for name, value in rows[0].items() if isinstance(value, float)), None)
+    if numeric is None:
+        pytest.skip("no numeric feature")
+    text = json.dumps({"records": [{**rows[0], numeric: 0.5}]}).replace("0.5", literal, 1)
+    answer = client.post("/predict", content=text, headers={"content-type": "application/json"})
+    assert answer.status_code == 422, answer.text
+    assert any(numeric in error["loc"] for error in answer.json()["detail"])
+
+
+def test_invalid_json_is_a_422(client):
+    answer = client.post("/predict", content="{", headers={"content-type": "application/json"})
+    assert answer.status_code == 422
+
+
+def test_integer_fields_take_whole_floats_only(client, rows):
+    """Clients often write every number as a float: 1990.0 is a whole number, 1990.5 is not."""
+    kinds = client.app.state.served.columns
+    integers = [name for name, kind in kinds.items() if kind in ("long", "integer")]
+    for name in integers:
+        value = next((row[name] for row in rows if row[name] is not None), 1)
+        whole = client.post("/predict", json={"records": [{**rows[0], name: float(value)}]})
+        assert whole.status_code == 200, whole.text
+        half = client.post("/predict", json={"records": [{**rows[0], name: value + 0.5}]})
+        assert half.status_code == 422 and half.json()["detail"][0]["loc"][-1] == name
+
+
+def test_missing_values_are_allowed(client, rows):
+    answer = client.post("/predict", json={"records": [dict.fromkeys(rows[0])]})
+    assert answer.status_code == 200, answer.text
+
+
+def test_metrics_count_requests_predictions_and_the_model(client, rows, pipeline_run):
+    client.post("/predict", json={"records": rows[:3]})
+    client.post("/predict", json={"records": []})
+    text = client.get("/metrics").text
+    assert 'api_requests_total{endpoint="/predict",method="POST",status="200"}' in text
+    assert 'api_requests_total{endpoint="/predict",method="POST",status="422"}' in text
+    assert 'api_request_duration_seconds_bucket{endpoint="/predict",le="0.01",status="200"}' in text
+    version = pipeline_run["logged"]["registered_version"]
+    assert f'version="{version}"' in text and "model_info{" in text
+    assert "model_predictions_total{" in text or "model_prediction_value_count" in text
+    assert "model_ready 1.0" in text
+
+
+def test_registry_source_loads_the_promoted_version(pipeline_run, monkeypatch):
+    root, logged = pipeline_run["root"], pipeline_run["logged"]
+    assert logged["promoted"]  # the first version gets the alias
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MODEL_ALIAS", raising=False)
+    monkeypatch.setenv("MODEL_SOURCE", "registry")  # as the image and Kubernetes set it
+    with TestClient(create_app(root)) as client:
+        ready = client.get("/ready").json()
+    assert ready["model"]["source"] == "registry"
+    assert ready["model"]["version"] == logged["registered_version"]
+
+
+def test_without_a_model_ready_says_why_and_predict_is_503(tmp_path, pipeline_run):
+    (tmp_path / "params.yaml").write_text(
+        (pipeline_run["root"] / "params.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    with TestClient(create_app(tmp_path)) as client:
+        assert client.get("/health").status_code == 200
+        answer = client.get("/ready")
+        assert answer.status_code == 503 and "make repro" in answer.json()["reason"]
+        assert client.post("/predict", json={"records": [{}]}).status_code == 503
+
+
+def queried_metrics() -> set[str]:
+    """Metric names the Grafana dashboard and the Prometheus alert rules query."""
+    dashboard = json.loads((PROJECT_ROOT / "deploy/grafana/dashboards/api.json").read_text("utf-8"))
+    alerts = yaml.safe_load((PROJECT_ROOT / "deploy/prometheus/alerts.yml").read_text("utf-8"))
+    queries = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    queries += [rule["expr"] for group in alerts["groups"] for rule in group["rules"]]
+    names = set()
+    for query in queries:
+        query = re.sub(r'"[^"]*"|\{[^}]*\}|\[[^\]]*\]', "", query)
+        query = re.sub(r"\b(by|without|on|ignoring)\s*\([^)]*\)", "", query)
+        names |= set(re.findall(r"\b[a-z_:][a-z0-9_:]*\b(?!\s*\()", query))
+    return names - {"by", "without", "on", "ignoring", "and", "or", "unless", "bool"}
+
+
+def test_dashboard_and_alerts_query_only_exported_metrics(client, rows):
+    client.post("/predict", json={"records": rows})
+    text = client.get("/metrics").text
+    families = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, flags=re.MULTILINE))
+    suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"]}
+    exported = {
+        name.removesuffix("_total") + suffix
+        for name, kind in families.items()
+        for suffix in suffixes.get(kind, [""])
+    }
+    # `up` is recorded by Prometheus itself for every scrape.
+    assert queried_metrics() - {"up"} <= exported, queried_metrics() - {"up"} - exported
+
+
+def drift_gauges(client: TestClient) -> dict[str, dict[str, float]]:
+    """The drift gauges of a /metrics scrape: family -> {feature (or ""): value}."""
+    text = client.get("/metrics").text
+    found: dict[str, dict[str, float]] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name.startswith(("model_drift", "model_window")):
+            for sample in family.samples:
+                found.setdefault(family.name, {})[sample.labels.get("feature", "")] = sample.value
+    return found
+
+
+@pytest.mark.skipif(
+    not has_capability("monitoring"), reason="drift gauges come with the monitoring capability"
+)
+def test_drift_gauges_follow_the_requests_at_each_scrape(pipeline_run):
+    """Requests fill the window; a scrape recomputes the gauges, and a shifted feature shows."""
+    root = pipeline_run["root"]
+    schema = Schema.load(root / "data/processed/schema.json")
+    test = pd.read_parquet(root / TEST_DATA)[list(schema.features)]
+    records = json.loads(test.sample(60, replace=True, random_state=0).to_json(orient="records"))
+    params = params_of(root, max_batch_rows=100)
+    params.monitoring.serving_window = 60
+    with TestClient(create_app(root, params)) as client:
+        client.app.state.drift.min_interval = 0  # every scrape after new requests recomputes
+        assert drift_gauges(client)["model_window_rows"] == {"": 0.0}
+        assert client.post("/predict", json={"records": records}).status_code == 200
+        gauges = drift_gauges(client)
+        assert gauges["model_window_rows"] == {"": 60.0}
+        tested = set(schema.features) - set(schema.columns(DATETIME))  # dates move by nature
+        assert set(gauges["model_drift_effect"]) == tested
+        assert gauges["model_drift_share"][""] < 0.5  # held-out rows are like the reference
+
+        numeric = schema.columns(NUMERIC)[0]
+        spread = float(test[numeric].std())
+        shifted = [
+            {**row, numeric: round(row[numeric] + 5 * spread)}  # round: the field may be an int
+            for row in records
+            if row[numeric] is not None
+        ]
+        assert client.post("/predict", json={"records": shifted}).status_code == 200
+        gauges = drift_gauges(client)
+        assert gauges["model_drift_detected"][numeric] == 1.0
+        assert gauges["model_drift_share"][""] > 0
+
+
+def test_serving_settings_typos_stop_with_one_line(make_project, monkeypatch):
+    root = make_project(serving={"model_sorce": "local"})
+    with pytest.raises(SystemExit, match=r"unknown key serving\.model_sorce; expected one of"):
+        load_params(root)
+    monkeypatch.setenv("MODEL_SOURCE", "regsitry")
+    with pytest.raises(SystemExit, match=r"serving\.model_source: .*'regsitry'.*MODEL_SOURCE\)$"):
+        load_params(make_project())

@@ -1,0 +1,91 @@
+"""The README's "Customise it" table, done: each change in the one place the table names, and
+the pipeline picks it up."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.metrics import balanced_accuracy_score, max_error
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from {{ cookiecutter.module_name }}.config import load_params
+from {{ cookiecutter.module_name }}.dataset.schema import NUMERIC, Schema
+from {{ cookiecutter.module_name }}.modeling import estimators, features, metrics
+from {{ cookiecutter.module_name }}.paths import SCHEMA_FILE, TRAIN_DATA
+from {{ cookiecutter.module_name }}.pipeline import prepare, train
+
+
+def fit_and_score(root) -> dict[str, float]:
+    """prepare, then train's baseline comparison: the model as params.yaml describes it."""
+    prepare.run(root)
+    params, schema = load_params(root), Schema.load(root / SCHEMA_FILE)
+    estimator = estimators.build_estimator(
+        params.model.name, params.model.params, schema.task, params.split.seed
+    )
+    frame = pd.read_parquet(root / TRAIN_DATA)
+    return train.compare_with_baseline(frame, schema, params, estimator)
+
+
+def test_a_new_model_family(make_project, monkeypatch):
+    family = {"classification": ExtraTreesClassifier, "regression": ExtraTreesRegressor}
+    monkeypatch.setitem(estimators.FAMILIES, "extra_trees", family)
+    root = make_project(model={"name": "extra_trees", "params": {"n_estimators": 30}})
+    scores = fit_and_score(root)
+    task = load_params(root).data.task
+    key = metrics.primary_metric(task)
+    assert metrics.is_better(key, scores[f"val_{key}"], scores[f"val_baseline_{key}"])
+
+
+def test_a_new_feature_transformation(make_project, monkeypatch):
+    """A branch in build_preprocessor: here a log of every numeric column, beside the rest."""
+    original = features.build_preprocessor
+
+    def with_logs(schema, min_category_frequency):
+        preprocessor = original(schema, min_category_frequency)
+        logs = make_pipeline(
+            FunctionTransformer(features.as_numbers, feature_names_out="one-to-one"),
+            SimpleImputer(strategy="median"),
+            FunctionTransformer(np.log1p, feature_names_out="one-to-one"),
+        )
+        preprocessor.transformers.append(("logs", logs, schema.columns(NUMERIC)))
+        return preprocessor
+
+    monkeypatch.setattr(features, "build_preprocessor", with_logs)
+    # modeling/model.py imports it by name: the same module-level swap a team makes by editing.
+    from {{ cookiecutter.module_name }}.modeling import model as model_module
+
+    monkeypatch.setattr(model_module, "build_preprocessor", with_logs)
+    root = make_project()
+    prepare.run(root)
+    schema = Schema.load(root / SCHEMA_FILE)
+    frame = pd.read_parquet(root / TRAIN_DATA)
+    fitted = model_module.build_model(schema, 5, estimators.build_baseline(schema.task))
+    fitted = model_module.fit(fitted, frame[list(schema.features)], frame[schema.target])
+    names = fitted.named_steps["preprocess"].get_feature_names_out()
+    assert sum(name.startswith("logs__") for name in names) == len(schema.columns(NUMERIC))
+
+
+def test_a_new_metric_reaches_train_and_evaluate(make_project, monkeypatch):
+    """Added to the task's scores with its direction: the validation scores of train carry it
+    (evaluate writes the same task_scores to reports/metrics.json and MLflow)."""
+    root = make_project()
+    task = load_params(root).data.task
+    name = "balanced_accuracy" if task == "classification" else "max_error"
+    scorer = getattr(metrics, f"{task}_scores")
+
+    def extended(actual, predicted):
+        scores = scorer(actual, predicted)
+        if task == "classification":
+            scores[name] = float(balanced_accuracy_score(actual, predicted))
+        else:
+            scores[name] = float(max_error(actual, predicted))
+        return scores
+
+    monkeypatch.setattr(metrics, f"{task}_scores", extended)
+    monkeypatch.setitem(metrics.BETTER, name, "higher" if task == "classification" else "lower")
+    scores = fit_and_score(root)
+    assert {f"val_{name}", f"val_baseline_{name}"} <= set(scores)
+    assert metrics.is_better(name, scores[f"val_{name}"], scores[f"val_baseline_{name}"])
