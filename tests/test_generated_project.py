@@ -201,7 +201,36 @@ def test_default_project_end_to_end(bake, tools_on_path, tmp_path):
     status = run([str(project / ".venv" / "bin" / "dvc"), "status"], cwd=clone)
     assert "up to date" in status.stdout
 
+    check_outside_the_environment(project, first_key, new_value)
     check_mlflow_ui(project, "my-ml-project")
+
+
+def check_outside_the_environment(project: Path, key: str, value: object) -> None:
+    """DVC started from a shell whose PATH has no project Python still runs the stages with
+    the project's environment; a typo in params.yaml stops `make repro` in one line."""
+    bare = {"PATH": "/usr/bin:/bin", "HOME": os.environ["HOME"], "DVC_NO_ANALYTICS": "1"}
+    done = subprocess.run(
+        [".venv/bin/dvc", "exp", "run", "-S", f"model.params.{key}={value + 1}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=bare,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert stages_run(done.stdout) == ["train", "evaluate"]
+    git(project, "checkout", "-q", "--", ".")
+
+    params = project / "params.yaml"
+    original = params.read_text(encoding="utf-8")
+    params.write_text(original + "servng:\n  model_source: local\n", encoding="utf-8")
+    done = subprocess.run(["make", "repro"], cwd=project, capture_output=True, text=True)
+    params.write_text(original, encoding="utf-8")
+    assert done.returncode != 0
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("make:")]
+    assert lines == [
+        "params.yaml: unknown section servng (did you mean serving?); expected one of data, "
+        "split, features, model, mlflow, monitoring, serving"
+    ]
 
 
 def test_regression_project_with_pip_on_the_oldest_python(bake, tools_on_path):

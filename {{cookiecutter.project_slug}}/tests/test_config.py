@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from conftest import PROJECT_ROOT, project_params
-from {{ cookiecutter.module_name }}.config import SQLITE, TASKS, load_params
+from {{ cookiecutter.module_name }}.config import SQLITE, TASKS, has_capability, load_params
 from {{ cookiecutter.module_name }}.modeling.estimators import build_estimator
 
 
@@ -28,14 +28,22 @@ def test_the_project_params_load_and_point_at_the_sample_data():
 @pytest.mark.parametrize(
     ("section", "change", "message"),
     [
-        ("split", {"test_sise": 0.2}, r"unknown key split\.test_sise; expected one of test_size"),
+        (
+            "split",
+            {"test_sise": 0.2},
+            r"unknown key split\.test_sise \(did you mean test_size\?\); expected one of test_size",
+        ),
         ("split", {"test_size": 1.5}, r"split\.test_size: input should be less than 1, got 1\.5"),
         ("split", {"stratify": "yes"}, r"split\.stratify: input should be a valid boolean"),
         ("split", {"seed": "42"}, r"split\.seed: input should be a valid integer, got '42'"),
         ("data", {"task": "clustering"}, r"data\.task: input should be 'classification' or"),
         ("data", {"numeric_features": "price"}, r"data\.numeric_features: input should be a"),
         ("features", {"min_category_frequency": 0}, r"features\.min_category_frequency: must be"),
-        ("model", {"parms": {}}, r"unknown key model\.parms; expected one of name, params"),
+        (
+            "model",
+            {"parms": {}},
+            r"unknown key model\.parms \(did you mean params\?\); expected one of name, params",
+        ),
         ("mlflow", {"experiment_name": ""}, r"mlflow\.experiment_name: string should have"),
     ],
 )
@@ -51,7 +59,8 @@ def write_params(root, params: dict) -> None:
 
 def test_an_unknown_section_is_refused_naming_the_sections(tmp_path):
     write_params(tmp_path, {**project_params(), "servng": {"model_source": "local"}})
-    with pytest.raises(SystemExit, match=r"unknown section servng; expected one of data, split"):
+    hint = r" \(did you mean serving\?\)" if has_capability("serving") else ""
+    with pytest.raises(SystemExit, match=f"unknown section servng{hint}; expected one of data"):
         load_params(tmp_path)
 
 
@@ -102,8 +111,8 @@ def test_a_stage_stops_with_one_line_and_no_traceback(make_project):
     )
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
-        "params.yaml: unknown key split.test_sise; expected one of test_size, validation_size, "
-        "seed, stratify"
+        "params.yaml: unknown key split.test_sise (did you mean test_size?); expected one of "
+        "test_size, validation_size, seed, stratify"
     ]
 
 

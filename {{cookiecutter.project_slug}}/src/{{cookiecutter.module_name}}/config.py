@@ -12,6 +12,7 @@ removes the section, and a leftover section in params.yaml is then reported as u
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import pkgutil
@@ -183,14 +184,18 @@ def load_params(root: Path | str = ".") -> Params:
 
 def describe(error: ValidationError, model: type[BaseModel]) -> str:
     """The first validation error as one line: the key, what is wrong, what is allowed."""
-    first = error.errors(include_url=False)[0]
+    # A misspelt key is both unknown and missing: name the unknown one, the actual typo.
+    errors = error.errors(include_url=False)
+    first = min(errors, key=lambda found: found["type"] != "extra_forbidden")
     loc = [str(part) for part in first["loc"]]
     key = ".".join(loc)
     allowed = _keys_at(model, first["loc"][:-1])
     listing = f"; expected one of {', '.join(allowed)}" if allowed else ""
     if first["type"] == "extra_forbidden":
         what = "section" if len(loc) == 1 else "key"
-        return f"unknown {what} {key}{listing}"
+        close = difflib.get_close_matches(loc[-1], allowed, n=1)
+        guess = f" (did you mean {close[0]}?)" if close else ""
+        return f"unknown {what} {key}{guess}{listing}"
     if first["type"] == "missing":
         return f"missing {'section' if len(loc) == 1 else 'key'} {key}{listing}"
     message = first["msg"].removeprefix("Value error, ")
@@ -215,3 +220,14 @@ def _keys_at(model: type[BaseModel], loc: tuple) -> list[str]:
     if isinstance(current, type) and issubclass(current, BaseModel):
         return list(current.model_fields)
     return []
+
+
+def main() -> None:
+    """`python -m <package>.config`: check params.yaml (make repro runs it before DVC, which
+    would skip the stages when only a section no stage reads has a typo)."""
+    params = load_params()
+    print(f"params.yaml is valid: {', '.join(type(params).model_fields)}")
+
+
+if __name__ == "__main__":
+    main()

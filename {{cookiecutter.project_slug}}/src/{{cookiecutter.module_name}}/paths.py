@@ -13,6 +13,8 @@ SCHEMA_FILE = Path("data/processed/schema.json")
 # train's outputs
 MODEL_DIR = Path("models/model")
 RUN_FILE = Path("models/mlflow_run.json")
+# the run train could not log (the tracking store failed after the fit): `tracking log-kept`
+UNLOGGED_RUN_FILE = Path("models/unlogged_run.json")
 # evaluate's outputs
 METRICS_FILE = Path("reports/metrics.json")
 PLOTS_DIR = Path("reports/plots")

@@ -229,8 +229,14 @@ def test_cli_exit_codes_one_line_and_no_mlflow(project, tmp_path):
     ("change", "message"),
     [
         ({"alpha": 2}, r"monitoring\.alpha: input should be less than or equal to 1"),
-        ({"alhpa": 0.01}, r"unknown key monitoring\.alhpa; expected one of reference, alpha"),
-        ({"overrides": {"x": {"efect": 0.1}}}, r"key monitoring\.overrides\.x\.efect; expected"),
+        (
+            {"alhpa": 0.01},
+            r"unknown key monitoring\.alhpa \(did you mean alpha\?\); expected one of reference",
+        ),
+        (
+            {"overrides": {"x": {"efect": 0.1}}},
+            r"key monitoring\.overrides\.x\.efect \(did you mean effect\?\); expected",
+        ),
         ({"critical": ["drift"]}, r"monitoring\.critical\.0: input should be 'completeness'"),
     ],
 )

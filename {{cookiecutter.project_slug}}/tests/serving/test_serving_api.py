@@ -262,7 +262,9 @@ def test_drift_gauges_follow_the_requests_at_each_scrape(pipeline_run):
 
 def test_serving_settings_typos_stop_with_one_line(make_project, monkeypatch):
     root = make_project(serving={"model_sorce": "local"})
-    with pytest.raises(SystemExit, match=r"unknown key serving\.model_sorce; expected one of"):
+    with pytest.raises(
+        SystemExit, match=r"unknown key serving\.model_sorce \(did you mean model_source\?\)"
+    ):
         load_params(root)
     monkeypatch.setenv("MODEL_SOURCE", "regsitry")
     with pytest.raises(SystemExit, match=r"serving\.model_source: .*'regsitry'.*MODEL_SOURCE\)$"):

@@ -7,7 +7,28 @@ import math
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from ..config import Params
+
 MIN_ROWS_PER_SIDE = 5
+# What each split holds out, and the params.yaml key of its share.
+HELD_OUT = {"test": "test_size", "validate": "validation_size"}
+
+
+def split_off(
+    frame: pd.DataFrame, target: str, params: Params, purpose: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The split of params.yaml for `purpose` ("test": prepare, "validate": train's baseline
+    check), stratified when params.stratify says so; the rest is returned first."""
+    key = HELD_OUT[purpose]
+    return split_rows(
+        frame,
+        target,
+        getattr(params.split, key),
+        seed=params.split.seed,
+        stratify=params.stratify,
+        purpose=purpose,
+        share_key=f"split.{key}",
+    )
 
 
 def split_rows(

@@ -4,6 +4,7 @@ columns; and loading it back from an MLflow model directory."""
 from __future__ import annotations
 
 import pickle
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +46,8 @@ def load_pipeline(model_dir: Path) -> Pipeline:
     ):
         with (model_dir / flavor.get("pickled_model", "model.pkl")).open("rb") as handle:
             return pickle.load(handle)
-    from ..tracking.mlflow_store import load_logged_model  # imports mlflow
+    import mlflow.sklearn  # seconds: other formats, other scikit-learn versions
 
-    return load_logged_model(model_dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # version-mismatch notices: the load itself may work
+        return mlflow.sklearn.load_model(str(model_dir))

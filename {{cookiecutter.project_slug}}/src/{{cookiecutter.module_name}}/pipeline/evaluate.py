@@ -27,12 +27,14 @@ from ..paths import (
     parse_root,
     require_outputs,
 )
+from ..tracking.server import check_tracking_server
 from . import plots
 
 
 def run(root: Path | str = ".") -> dict[str, float]:
     root = Path(root)
     params = load_params(root)
+    check_tracking_server(params.mlflow.tracking_uri)
     require_outputs(root, SCHEMA_FILE, TRAIN_DATA, TEST_DATA, MODEL_DIR, RUN_FILE)
     schema = Schema.load(root / SCHEMA_FILE)
     columns = list(schema.features)

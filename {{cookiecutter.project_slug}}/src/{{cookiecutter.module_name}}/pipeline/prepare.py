@@ -21,7 +21,7 @@ from ..dataset.schema import (
     to_numbers,
     validate,
 )
-from ..dataset.split import split_rows
+from ..dataset.split import split_off
 from ..paths import SCHEMA_FILE, TEST_DATA, TRAIN_DATA, parse_root
 
 # More distinct float values than this in a "classification" target means a regression target.
@@ -43,15 +43,7 @@ def run(root: Path | str = ".") -> Schema:
         column: to_numbers(frame[column], data.decimal) for column in schema.columns(NUMERIC)
     }
     frame = frame[[*schema.features, data.target]].assign(**numbers)
-    train, test = split_rows(
-        frame,
-        data.target,
-        params.split.test_size,
-        seed=params.split.seed,
-        stratify=params.stratify,
-        purpose="test",
-        share_key="split.test_size",
-    )
+    train, test = split_off(frame, data.target, params, "test")
     (root / TRAIN_DATA).parent.mkdir(parents=True, exist_ok=True)
     train.to_parquet(root / TRAIN_DATA)  # the index keeps each row's line in the raw file
     test.to_parquet(root / TEST_DATA)

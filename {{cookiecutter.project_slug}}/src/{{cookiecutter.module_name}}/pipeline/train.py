@@ -11,17 +11,27 @@ from sklearn.base import BaseEstimator
 
 from ..config import Params, load_params
 from ..dataset.schema import Schema
-from ..dataset.split import split_rows
+from ..dataset.split import split_off
 from ..modeling.estimators import build_baseline, build_estimator
 from ..modeling.metrics import is_better, primary_metric, task_scores
 from ..modeling.model import build_model, fit
-from ..paths import MODEL_DIR, RUN_FILE, SCHEMA_FILE, TRAIN_DATA, parse_root, require_outputs
+from ..paths import (
+    MODEL_DIR,
+    RUN_FILE,
+    SCHEMA_FILE,
+    TRAIN_DATA,
+    UNLOGGED_RUN_FILE,
+    parse_root,
+    require_outputs,
+)
 from ..tracking.lineage import lineage_tags
+from ..tracking.server import TrackingUnavailable, check_tracking_server
 
 
 def run(root: Path | str = ".") -> dict[str, str]:
     root = Path(root)
     params = load_params(root)
+    check_tracking_server(params.mlflow.tracking_uri)  # in seconds, before the fit
     require_outputs(root, SCHEMA_FILE, TRAIN_DATA)
     schema = Schema.load(root / SCHEMA_FILE)
     estimator = build_estimator(
@@ -33,18 +43,28 @@ def run(root: Path | str = ".") -> dict[str, str]:
     model = build_model(schema, params.features.min_category_frequency, estimator)
     model = fit(model, features, target)
 
+    run_record = {
+        "params": run_params(params, schema, estimator, rows=len(train)),
+        "metrics": scores,
+        "tags": lineage_tags(root, params.data.raw_path),
+        "primary_metric": f"val_{primary_metric(schema.task)}",
+    }
     # imports mlflow (seconds): only once everything above has passed
     from ..tracking import training_run
 
-    logged = training_run.log_training(
-        params.mlflow,
-        model=model,
-        features=features,
-        params=run_params(params, schema, estimator, rows=len(train)),
-        metrics=scores,
-        tags=lineage_tags(root, params.data.raw_path),
-        primary_metric=f"val_{primary_metric(schema.task)}",
-    )
+    try:
+        logged = training_run.log_training(
+            params.mlflow, model=model, features=features, **run_record
+        )
+    except training_run.LOGGING_ERRORS as error:
+        training_run.keep_unlogged(root, model, features, run_record)
+        problem = " ".join(str(error).split())[:160]
+        raise TrackingUnavailable(
+            f"MLflow tracking store {params.mlflow.tracking_uri} failed while logging the run "
+            f"({problem}): the fitted model is kept in {MODEL_DIR}/ and its run in "
+            f"{UNLOGGED_RUN_FILE}; once the store is back, `python -m {__package__.split('.')[0]}"
+            ".tracking log-kept` logs and registers it"
+        ) from None
     training_run.copy_model(logged["model_uri"], root / MODEL_DIR)
     (root / RUN_FILE).write_text(json.dumps(logged, indent=2) + "\n", encoding="utf-8")
     print(
@@ -59,15 +79,7 @@ def compare_with_baseline(
     train: pd.DataFrame, schema: Schema, params: Params, estimator: BaseEstimator
 ) -> dict[str, float]:
     """Fit the model and the dummy baseline on part of the train split, score both on the rest."""
-    fit_rows, validation = split_rows(
-        train,
-        schema.target,
-        params.split.validation_size,
-        seed=params.split.seed,
-        stratify=params.stratify,
-        purpose="validate",
-        share_key="split.validation_size",
-    )
+    fit_rows, validation = split_off(train, schema.target, params, "validate")
     columns = list(schema.features)
     results = {}
     for name, candidate in (

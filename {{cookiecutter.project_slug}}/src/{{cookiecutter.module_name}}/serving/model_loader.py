@@ -9,6 +9,7 @@ from typing import Any
 
 from ..config import Params
 from ..paths import MODEL_DIR, RUN_FILE
+from ..tracking.server import TrackingUnavailable, check_tracking_server
 
 LOGGER = logging.getLogger(__name__)
 
@@ -51,6 +52,10 @@ def load_served(root: Path, params: Params) -> ServedModel:
         version = str(run.get("registered_version", "local"))
     else:
         uri = params.mlflow.tracking_uri
+        try:
+            check_tracking_server(uri)
+        except TrackingUnavailable as error:
+            raise RuntimeError(str(error)) from None
         mlflow.set_tracking_uri(uri)
         try:
             found = mlflow.MlflowClient().get_model_version_by_alias(name, alias)

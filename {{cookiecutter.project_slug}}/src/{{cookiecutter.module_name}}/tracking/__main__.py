@@ -1,13 +1,17 @@
-"""`python -m <package>.tracking runs|ui`: browse this project's MLflow tracking store."""
+"""`python -m <package>.tracking runs|ui|log-kept`: browse this project's MLflow tracking
+store, or log the run train kept when the store failed after the fit."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
 
 from ..config import MlflowSection, load_params
+from ..paths import MODEL_DIR, RUN_FILE, UNLOGGED_RUN_FILE
+from .server import check_tracking_server
 
 
 def show_runs(settings: MlflowSection, limit: int) -> None:
@@ -18,6 +22,7 @@ def show_runs(settings: MlflowSection, limit: int) -> None:
 
     uri = settings.tracking_uri
     print(f"MLflow tracking store: {uri}")
+    check_tracking_server(uri)
     client = MlflowClient(uri)
     with quiet():
         experiment = client.get_experiment_by_name(settings.experiment_name)
@@ -57,6 +62,32 @@ def open_ui(settings: MlflowSection, host: str, port: str) -> None:
     os.execv(sys.executable, [sys.executable, "-m", *command])
 
 
+def log_kept(root: Path, settings: MlflowSection) -> dict[str, str]:
+    """Log and register the run train kept in models/ when the store failed after the fit."""
+    kept = root / UNLOGGED_RUN_FILE
+    if not kept.is_file():
+        raise SystemExit(f"{UNLOGGED_RUN_FILE} not found: no kept run to log")
+    check_tracking_server(settings.tracking_uri)
+    import pandas as pd
+
+    from ..modeling.model import load_pipeline
+    from .training_run import log_training
+
+    record = json.loads(kept.read_text(encoding="utf-8"))
+    example = json.loads((root / MODEL_DIR / "input_example.json").read_text(encoding="utf-8"))
+    features = pd.DataFrame(example["data"], columns=example["columns"])
+    model = load_pipeline(root / MODEL_DIR)
+    logged = log_training(settings, model=model, features=features, **record)
+    (root / RUN_FILE).write_text(json.dumps(logged, indent=2) + "\n", encoding="utf-8")
+    kept.unlink()
+    print(
+        f"logged run {logged['run_id']}, registered {logged['registered_model']} version "
+        f"{logged['registered_version']}; `dvc commit -f train` records it, then `make repro` "
+        "runs evaluate"
+    )
+    return logged
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split(":")[1].strip())
     parser.add_argument("--root", type=Path, default=Path(), help="project root (default: .)")
@@ -66,10 +97,13 @@ def main(argv: list[str] | None = None) -> None:
     ui.add_argument("--port", default="5000")
     runs = commands.add_parser("runs", help="print the store's location and the latest runs")
     runs.add_argument("--limit", type=int, default=5)
+    commands.add_parser("log-kept", help=f"log and register the run kept in {UNLOGGED_RUN_FILE}")
     args = parser.parse_args(argv)
     settings = load_params(args.root).mlflow
     if args.command == "runs":
         show_runs(settings, args.limit)
+    elif args.command == "log-kept":
+        log_kept(args.root, settings)
     else:
         open_ui(settings, args.host, args.port)
 

@@ -1,6 +1,6 @@
 """The MLflow tracking store of the project: connecting to it (the URI is params.yaml
 mlflow.tracking_uri, MLFLOW_TRACKING_URI, or the embedded sqlite store, as config.py resolves
-it) and loading a logged model back.
+it), quietly.
 
 `import mlflow` alone takes seconds: only code that talks to the store imports this module,
 and only once its inputs have been checked.
@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
-from sklearn.pipeline import Pipeline
 
 from ..config import SQLITE, MlflowSection
 
@@ -34,11 +33,6 @@ def connect(settings: MlflowSection) -> str:
         database = Path(settings.tracking_uri.removeprefix(SQLITE))
         location = (database.parent / "mlruns").resolve().as_uri()
     return mlflow.create_experiment(settings.experiment_name, artifact_location=location)
-
-
-def load_logged_model(model_dir: Path | str) -> Pipeline:
-    with quiet():
-        return mlflow.sklearn.load_model(str(model_dir))
 
 
 @contextlib.contextmanager

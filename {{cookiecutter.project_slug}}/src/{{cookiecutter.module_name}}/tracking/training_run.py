@@ -3,6 +3,7 @@ the registered version with lineage tags, and the alias that serving loads."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -17,6 +18,7 @@ from sklearn.pipeline import Pipeline
 
 from ..config import MlflowSection
 from ..modeling.metrics import is_better
+from ..paths import MODEL_DIR, UNLOGGED_RUN_FILE
 from .mlflow_store import connect, quiet
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -24,6 +26,23 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 # MLflow infer them costs seconds (it reloads the model in a subprocess) and picks up whatever
 # else is installed (pytest, ruff...).
 SERVING_PACKAGES = ("mlflow", "scikit-learn", "pandas", "numpy")
+
+
+# What may fail while logging to a store that went away mid-run (requests' errors are OSErrors).
+LOGGING_ERRORS = (MlflowException, OSError)
+
+
+def model_format(model: Pipeline, features: pd.DataFrame) -> dict[str, object]:
+    """How the model is written, logged or saved alike: signature, example, requirements."""
+    example = features.head(5)
+    return {
+        "signature": infer_signature(example, model.predict(example)),
+        "input_example": example,
+        "pip_requirements": [f"{name}=={version(name)}" for name in SERVING_PACKAGES],
+        # Plain pickle refers to our transformers by module path: ship the package along.
+        "code_paths": [str(PACKAGE_DIR)],
+        "serialization_format": mlflow.sklearn.SERIALIZATION_FORMAT_PICKLE,
+    }
 
 
 def log_training(
@@ -38,22 +57,12 @@ def log_training(
 ) -> dict[str, str]:
     """Log a run with the model, register it, tag both with lineage; return their ids."""
     experiment_id = connect(settings)
-    example = features.head(5)
-    signature = infer_signature(example, model.predict(example))
     with mlflow.start_run(experiment_id=experiment_id) as run, quiet():
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
         mlflow.set_tags(tags)
         logged = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            signature=signature,
-            input_example=example,
-            pip_requirements=[f"{name}=={version(name)}" for name in SERVING_PACKAGES],
-            # Plain pickle refers to our transformers by module path: ship the package along.
-            code_paths=[str(PACKAGE_DIR)],
-            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_PICKLE,
-            tags=tags,
+            model, name="model", tags=tags, **model_format(model, features)
         )
         registered = mlflow.register_model(
             logged.model_uri, settings.registered_model_name, tags=tags
@@ -68,6 +77,16 @@ def log_training(
         "registered_version": str(registered.version),
         "promoted": promoted,
     }
+
+
+def keep_unlogged(root: Path, model: Pipeline, features: pd.DataFrame, run: dict) -> None:
+    """The store failed after the fit: save the model to models/model (no store needed) and the
+    run it should have been (params, metrics, tags) beside it, for `tracking log-kept`."""
+    destination = root / MODEL_DIR
+    shutil.rmtree(destination, ignore_errors=True)
+    with quiet():
+        mlflow.sklearn.save_model(model, str(destination), **model_format(model, features))
+    (root / UNLOGGED_RUN_FILE).write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
 
 
 def promote(settings: MlflowSection, version: str, metric: str, metrics: dict[str, float]) -> bool:
