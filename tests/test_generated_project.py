@@ -222,6 +222,27 @@ def check_outside_the_environment(project: Path, key: str, value: object) -> Non
 
     params = project / "params.yaml"
     original = params.read_text(encoding="utf-8")
+
+    # A tracking server that is not there: train stops in seconds, before the fit, one line.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    params.write_text(original.replace(f"{key}: ", f"{key}: 1{value}  # ", 1), encoding="utf-8")
+    start = time.monotonic()
+    done = subprocess.run(
+        ["make", "repro"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MLFLOW_TRACKING_URI": closed},
+    )
+    elapsed = time.monotonic() - start
+    assert done.returncode != 0 and elapsed < 60, (elapsed, done.stdout[-2000:])
+    output = done.stdout + done.stderr
+    assert "Traceback" not in output
+    assert f"MLflow tracking server {closed} refused the connection" in output
+    assert not (project / "models" / "unlogged_run.json").exists()  # stopped before the fit
+
     params.write_text(original + "servng:\n  model_source: local\n", encoding="utf-8")
     done = subprocess.run(["make", "repro"], cwd=project, capture_output=True, text=True)
     params.write_text(original, encoding="utf-8")

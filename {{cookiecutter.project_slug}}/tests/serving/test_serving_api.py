@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
+import socket
+import time
 
 import pandas as pd
 import pytest
@@ -16,7 +19,7 @@ from conftest import PROJECT_ROOT
 from {{ cookiecutter.module_name }}.config import Params, has_capability, load_params
 from {{ cookiecutter.module_name }}.dataset.schema import DATETIME, NUMERIC, Schema
 from {{ cookiecutter.module_name }}.modeling.model import load_pipeline
-from {{ cookiecutter.module_name }}.paths import MODEL_DIR, TEST_DATA
+from {{ cookiecutter.module_name }}.paths import MODEL_DIR, RUN_FILE, TEST_DATA
 from {{ cookiecutter.module_name }}.serving.app import create_app
 from {{ cookiecutter.module_name }}.serving.fast_forest import compile_model, verify
 
@@ -176,15 +179,78 @@ def test_registry_source_loads_the_promoted_version(pipeline_run, monkeypatch):
     assert ready["model"]["version"] == logged["registered_version"]
 
 
-def test_without_a_model_ready_says_why_and_predict_is_503(tmp_path, pipeline_run):
+def test_without_a_model_ready_says_why_then_recovers_when_it_appears(tmp_path, pipeline_run, rows):
+    source = pipeline_run["root"]
     (tmp_path / "params.yaml").write_text(
-        (pipeline_run["root"] / "params.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+        (source / "params.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    params = params_of(tmp_path, reload_seconds=0.1)
+    with TestClient(create_app(tmp_path, params)) as client:
+        assert client.get("/health").status_code == 200
+        answer = client.get("/ready")
+        assert answer.status_code == 503 and "make repro" in answer.json()["reason"]
+        assert client.post("/predict", json={"records": rows[:1]}).status_code == 503
+
+        # `make repro` (or `dvc pull`) brings the model: the running API picks it up.
+        shutil.copytree(source / MODEL_DIR, tmp_path / MODEL_DIR)
+        shutil.copy(source / RUN_FILE, tmp_path / RUN_FILE)
+        deadline = time.monotonic() + 30
+        while client.get("/ready").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert client.get("/ready").json()["status"] == "ready"
+        answer = client.post("/predict", json={"records": rows[:2]})
+        assert answer.status_code == 200 and len(answer.json()["predictions"]) == 2
+        assert "Record" in json.dumps(client.get("/openapi.json").json())  # the model's schema
+
+
+def test_an_unreadable_model_keeps_the_process_up(tmp_path, pipeline_run):
+    source = pipeline_run["root"]
+    shutil.copytree(source / MODEL_DIR, tmp_path / MODEL_DIR)
+    (tmp_path / MODEL_DIR / "model.pkl").write_bytes(b"not a pickle")
+    (tmp_path / "params.yaml").write_text(
+        (source / "params.yaml").read_text(encoding="utf-8"), encoding="utf-8"
     )
     with TestClient(create_app(tmp_path)) as client:
         assert client.get("/health").status_code == 200
         answer = client.get("/ready")
-        assert answer.status_code == 503 and "make repro" in answer.json()["reason"]
-        assert client.post("/predict", json={"records": [{}]}).status_code == 503
+        assert answer.status_code == 503
+        assert answer.json()["reason"].startswith("the model cannot be loaded: ")
+
+
+def test_an_unreachable_registry_is_named_at_start(pipeline_run, monkeypatch):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", closed)
+    monkeypatch.setenv("MODEL_SOURCE", "registry")
+    start = time.monotonic()
+    with TestClient(create_app(pipeline_run["root"])) as client:
+        answer = client.get("/ready")
+    assert time.monotonic() - start < 10
+    assert answer.status_code == 503
+    assert answer.json()["reason"].startswith(f"MLflow tracking server {closed} refused")
+
+
+def test_an_oversized_body_is_refused_unread(pipeline_run, rows):
+    root = pipeline_run["root"]
+    with TestClient(create_app(root, params_of(root, max_request_bytes=2000))) as client:
+        small = client.post("/predict", json={"records": rows[:2]})
+        assert small.status_code == 200
+        big = json.dumps({"records": rows * 50}).encode()
+        assert len(big) > 2000
+        answer = client.post("/predict", content=big, headers={"content-type": "application/json"})
+        assert answer.status_code == 413 and "fewer records" in answer.json()["detail"]
+
+        def streamed():  # no Content-Length: counted as it arrives
+            for start in range(0, len(big), 500):
+                yield big[start : start + 500]
+
+        answer = client.post(
+            "/predict", content=streamed(), headers={"content-type": "application/json"}
+        )
+        assert answer.status_code == 413
+        metrics = client.get("/metrics").text
+        assert 'api_requests_total{endpoint="/predict",method="POST",status="413"} 2.0' in metrics
 
 
 def queried_metrics() -> set[str]:
@@ -269,3 +335,20 @@ def test_serving_settings_typos_stop_with_one_line(make_project, monkeypatch):
     monkeypatch.setenv("MODEL_SOURCE", "regsitry")
     with pytest.raises(SystemExit, match=r"serving\.model_source: .*'regsitry'.*MODEL_SOURCE\)$"):
         load_params(make_project())
+
+
+def test_a_token_guards_predictions_but_not_the_probes(pipeline_run, rows, monkeypatch, caplog):
+    monkeypatch.setenv("API_TOKEN", "s3cret-token")
+    caplog.set_level("INFO")
+    with TestClient(create_app(pipeline_run["root"])) as client:
+        body = {"records": rows[:1]}
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret-token"}):
+            answer = client.post("/predict", json=body, headers=headers)
+            assert answer.status_code == 401 and "Bearer" in answer.headers["www-authenticate"]
+        good = {"Authorization": "Bearer s3cret-token"}
+        assert client.post("/predict", json=body, headers=good).status_code == 200
+        for probe in ("/health", "/ready", "/metrics"):
+            assert client.get(probe).status_code == 200
+        assert "s3cret-token" not in client.get("/metrics").text
+    logged = [json.dumps(getattr(record, "fields", {})) for record in caplog.records]
+    assert len(logged) > 5 and not any("s3cret" in line for line in [caplog.text, *logged])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import PositiveInt
+from pydantic import PositiveFloat, PositiveInt
 
 from ..config import Section
 
@@ -15,6 +15,8 @@ class ServingSettings(Section):
     model_source: Literal["local", "registry"]
     max_batch_rows: PositiveInt  # records per /predict request; more gets a 422
     access_log: bool  # one JSON log line per request
+    max_request_bytes: PositiveInt  # a larger request body gets a 413, unread
+    reload_seconds: PositiveFloat  # without a model, try loading it again this often
 
 
 PARAMS_SECTIONS = {"serving": ServingSettings}

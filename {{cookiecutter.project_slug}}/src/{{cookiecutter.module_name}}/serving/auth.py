@@ -1,0 +1,37 @@
+"""An optional bearer token on the prediction endpoints: set API_TOKEN in the environment (a
+secret: never in params.yaml or git) and every request to them must carry
+`Authorization: Bearer <token>`. /health, /ready and /metrics stay open to probes and scrapers.
+"""
+
+import hmac
+import json
+import os
+from typing import Any
+
+TOKEN_VARIABLE = "API_TOKEN"
+PROTECTED = ("/predict",)
+
+
+def api_token() -> str | None:
+    return os.environ.get(TOKEN_VARIABLE) or None
+
+
+class BearerToken:
+    """401 for a protected path without the token (checked before the body is read)."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        self.app, self.expected = app, f"Bearer {token}".encode()
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] in PROTECTED:
+            given = dict(scope["headers"]).get(b"authorization", b"")
+            if not hmac.compare_digest(given, self.expected):
+                payload = json.dumps({"detail": "missing or wrong bearer token"}).encode()
+                headers = [
+                    (b"content-type", b"application/json"),
+                    (b"www-authenticate", b'Bearer realm="predictions"'),
+                ]
+                await send({"type": "http.response.start", "status": 401, "headers": headers})
+                await send({"type": "http.response.body", "body": payload})
+                return
+        await self.app(scope, receive, send)
