@@ -202,7 +202,48 @@ def test_default_project_end_to_end(bake, tools_on_path, tmp_path):
     assert "up to date" in status.stdout
 
     check_outside_the_environment(project, first_key, new_value)
+    check_interrupted_and_concurrent(project)
     check_mlflow_ui(project, "my-ml-project")
+
+
+def stage_running(project: Path, module: str) -> bool:
+    """A process of this project runs `python -m <module>` (read from /proc)."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().split(b"\0")
+            cwd = (cmdline.parent / "cwd").resolve()
+        except OSError:
+            continue
+        if module.encode() in words and cwd == project.resolve():
+            return True
+    return False
+
+
+def check_interrupted_and_concurrent(project: Path) -> None:
+    """A second `dvc repro` while one runs stops at once with DVC's lock message; a repro
+    killed with SIGKILL mid-train leaves nothing taken for valid: the next `make repro` re-runs
+    train and ends up to date."""
+    dvc = str(project / ".venv" / "bin" / "dvc")
+    first = subprocess.Popen(
+        [dvc, "repro", "-f", "train"],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while not stage_running(project, "my_ml_project.pipeline.train"):
+        assert time.monotonic() < deadline and first.poll() is None, "train never started"
+        time.sleep(0.2)
+    second = subprocess.run([dvc, "repro"], cwd=project, capture_output=True, text=True)
+    assert second.returncode != 0 and "Unable to acquire lock" in second.stderr, second.stderr
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+
+    done = run(["make", "repro"], cwd=project)
+    assert "train" in stages_run(done.stdout)
+    status = run([dvc, "status"], cwd=project)
+    assert "Data and pipelines are up to date." in status.stdout, status.stdout
 
 
 def check_outside_the_environment(project: Path, key: str, value: object) -> None:

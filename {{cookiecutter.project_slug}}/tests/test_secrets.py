@@ -13,12 +13,12 @@ from {{ cookiecutter.module_name }}.pipeline import evaluate, prepare, train
 # Fake values that cannot occur by chance in any output. (MLFLOW_TRACKING_USERNAME is no secret:
 # MLflow records it as the run's author, the `mlflow.user` tag, on purpose.)
 SECRETS = {
-    "AWS_ACCESS_KEY_ID": "AKIAFAKESENTINEL7731",
-    "AWS_SECRET_ACCESS_KEY": "fake/Secret+Sentinel/7732",
-    "AZURE_STORAGE_CONNECTION_STRING": "AccountKey=FakeSentinel7733",
-    "MLFLOW_TRACKING_PASSWORD": "sentinel-password-7735",
-    "MLFLOW_TRACKING_TOKEN": "sentinel-token-7736",
-    "API_TOKEN": "sentinel-api-token-7737",
+    "AWS_ACCESS_KEY_ID": "AKIAFAKESENTINEL7731",  # pragma: allowlist secret
+    "AWS_SECRET_ACCESS_KEY": "fake/Secret+Sentinel/7732",  # pragma: allowlist secret
+    "AZURE_STORAGE_CONNECTION_STRING": "AccountKey=FakeSentinel7733",  # pragma: allowlist secret
+    "MLFLOW_TRACKING_PASSWORD": "sentinel-password-7735",  # pragma: allowlist secret
+    "MLFLOW_TRACKING_TOKEN": "sentinel-token-7736",  # pragma: allowlist secret
+    "API_TOKEN": "sentinel-api-token-7737",  # pragma: allowlist secret
 }
 
 

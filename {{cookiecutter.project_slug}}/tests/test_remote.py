@@ -1,0 +1,55 @@
+"""`make push` / `make pull`: a DVC remote that cannot be reached or written is named in one
+line with its URL and where the credentials of its kind come from."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from {{ cookiecutter.module_name }}.dataset.remote import explain, kind_of
+
+S3_DENIED = """ERROR: unexpected error - Forbidden: An error occurred (403) when calling the \
+HeadObject operation: Forbidden
+
+Having any troubles? Hit us up at https://dvc.org/support, we are always happy to help!
+"""
+
+
+@pytest.mark.parametrize(
+    ("url", "kind", "credentials"),
+    [
+        ("s3://bucket/project", "s3", "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
+        ("gs://bucket/project", "gs", "GOOGLE_APPLICATION_CREDENTIALS"),
+        ("azure://container/project", "azure", "AZURE_STORAGE_CONNECTION_STRING"),
+        ("ssh://user@host/srv/dvc", "ssh", "DVC_SSH_PRIVATE_KEY"),
+        ("~/dvc-remotes/project", "local", "no credentials"),
+    ],
+)
+def test_each_kind_names_its_credentials(url, kind, credentials):
+    assert kind_of(url) == kind
+    line = explain("push", S3_DENIED, "storage", url)
+    assert line.startswith(f"dvc push failed on remote 'storage' ({url}): Forbidden: An error")
+    assert credentials in line and "\n" not in line and "Having any troubles" not in line
+
+
+def test_no_remote_says_how_to_add_one():
+    assert "`dvc remote add -d storage <url>`" in explain("pull", "", "", "")
+
+
+def test_an_unwritable_remote_fails_in_one_line(tmp_path):
+    def run(*command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+
+    dvc = [sys.executable, "-m", "dvc"]
+    run(*dvc, "init", "--no-scm", "-q")
+    (tmp_path / "table.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    run(*dvc, "add", "-q", "table.csv")
+    run(*dvc, "remote", "add", "-d", "storage", "/dev/null/remote")  # under a file: unwritable
+    done = run(sys.executable, "-m", "{{ cookiecutter.module_name }}.dataset.remote", "push")
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1].startswith("dvc push failed on remote 'storage' (/dev/null/remote): ")
+    assert "Not a directory" in lines[-1] and "needs no credentials" in lines[-1]
+    assert not any(line.startswith("ERROR") or "Traceback" in line for line in lines)
