@@ -43,11 +43,15 @@ def show_runs(settings: MlflowSection, limit: int) -> None:
         print(f"  run {run.info.run_id} (git {commit}): {scores}")
     name = settings.registered_model_name
     versions = client.search_model_versions(f"name = '{name}'", max_results=limit)
+    # version -> its aliases (search results leave them out)
+    aliases: dict[str, list[str]] = {}
+    if versions:
+        for alias, version in client.get_registered_model(name).aliases.items():
+            aliases.setdefault(str(version), []).append(alias)
     for found in sorted(versions, key=lambda v: int(v.version), reverse=True):
-        aliases = f" [{', '.join(found.aliases)}]" if found.aliases else ""
-        print(
-            f"  registered model {name!r} version {found.version}{aliases} from run {found.run_id}"
-        )
+        named = ", ".join(aliases.get(str(found.version), []))
+        named = f" [{named}]" if named else ""
+        print(f"  registered model {name!r} version {found.version}{named} from run {found.run_id}")
 
 
 def open_ui(settings: MlflowSection, host: str, port: str) -> None:
