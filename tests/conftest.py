@@ -39,6 +39,10 @@ def isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
     monkeypatch.delenv("GIT_CONFIG_GLOBAL", raising=False)
+    # The generated projects' make runs as a user types it, even under the template's
+    # `make test`: an inherited MAKELEVEL turns "make:" messages into "make[2]:".
+    for variable in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS"):
+        monkeypatch.delenv(variable, raising=False)
     (home / ".gitconfig").write_text("[user]\n\tname = Test User\n\temail = test@example.com\n")
     return home
 
