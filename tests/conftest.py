@@ -17,34 +17,37 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["TEMPLATE_DIR", "git", "tomllib"]
+__all__ = ["TEMPLATE_DIR", "as_new_user", "git", "tomllib"]
+
+
+def as_new_user(patch: pytest.MonkeyPatch, home: Path) -> Path:
+    """Make `home` the home of the processes the tests start, as a new user's would be.
+
+    Bakes write the default local DVC remote under ~, so it stays out of the real home. Package
+    caches stay where they were (a cold uv cache would download everything again), and a git
+    identity is configured, as on a developer's machine. The generated projects' make runs as a
+    user types it, even under the template's `make test`: an inherited MAKELEVEL turns "make:"
+    messages into "make[2]:".
+    """
+    real_home = Path.home()
+    patch.setenv("UV_CACHE_DIR", os.environ.get("UV_CACHE_DIR", str(real_home / ".cache" / "uv")))
+    patch.setenv(
+        "PIP_CACHE_DIR", os.environ.get("PIP_CACHE_DIR", str(real_home / ".cache" / "pip"))
+    )
+    patch.setenv("PYENV_ROOT", os.environ.get("PYENV_ROOT", str(real_home / ".pyenv")))
+    patch.setenv("HOME", str(home))
+    patch.setenv("DVC_NO_ANALYTICS", "1")
+    patch.delenv("GIT_CONFIG_GLOBAL", raising=False)
+    for variable in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS"):
+        patch.delenv(variable, raising=False)
+    (home / ".gitconfig").write_text("[user]\n\tname = Test User\n\temail = test@example.com\n")
+    return home
 
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory, monkeypatch):
-    """Bakes write the default local DVC remote under ~: keep it out of the real home.
-
-    Package caches stay where they were (a cold uv cache would download everything again),
-    and a git identity is configured, as on a developer's machine.
-    """
-    real_home = Path.home()
-    home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv(
-        "UV_CACHE_DIR", os.environ.get("UV_CACHE_DIR", str(real_home / ".cache" / "uv"))
-    )
-    monkeypatch.setenv(
-        "PIP_CACHE_DIR", os.environ.get("PIP_CACHE_DIR", str(real_home / ".cache" / "pip"))
-    )
-    monkeypatch.setenv("PYENV_ROOT", os.environ.get("PYENV_ROOT", str(real_home / ".pyenv")))
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
-    monkeypatch.delenv("GIT_CONFIG_GLOBAL", raising=False)
-    # The generated projects' make runs as a user types it, even under the template's
-    # `make test`: an inherited MAKELEVEL turns "make:" messages into "make[2]:".
-    for variable in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS"):
-        monkeypatch.delenv(variable, raising=False)
-    (home / ".gitconfig").write_text("[user]\n\tname = Test User\n\temail = test@example.com\n")
-    return home
+    """Every test runs as a new user (see `as_new_user`)."""
+    return as_new_user(monkeypatch, tmp_path_factory.mktemp("home"))
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import configparser
 import json
 import re
 import shutil
@@ -297,6 +298,7 @@ def test_compose_services_ports_and_volumes(projects):
         assert set(compose["volumes"]) == {
             "postgres-data",
             "mlflow-artifacts",
+            "mlflow-auth",
             "prometheus-data",
             "grafana-data",
         }
@@ -326,6 +328,26 @@ def test_compose_services_ports_and_volumes(projects):
         assert "--artifacts-destination /mlartifacts" in mlflow
         assert "mlflow-artifacts:/mlartifacts" in services["mlflow"]["volumes"]
         assert services["mlflow"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+        # The server wants a login; its admin comes from .env, and compose refuses to start
+        # without it. Its users live on their own volume, as its auth config says.
+        assert "--app-name basic-auth" in mlflow
+        environment = services["mlflow"]["environment"]
+        for name in ("MLFLOW_AUTH_ADMIN_USERNAME", "MLFLOW_AUTH_ADMIN_PASSWORD"):
+            variable = name.replace("AUTH_ADMIN", "TRACKING")
+            assert environment[name].startswith(f"${{{variable}:?"), environment
+        assert environment["MLFLOW_FLASK_SERVER_SECRET_KEY"].startswith(
+            "${MLFLOW_FLASK_SERVER_SECRET_KEY:?"
+        )
+        ini_mount = next(v for v in services["mlflow"]["volumes"] if "basic_auth.ini" in v)
+        source, target = ini_mount.split(":")[:2]
+        assert target == environment["MLFLOW_AUTH_CONFIG_PATH"]
+        auth = configparser.ConfigParser()
+        auth.read_string((project / source).read_text(encoding="utf-8"))
+        assert auth["mlflow"]["database_uri"] == "sqlite:////mlauth/basic_auth.db"
+        assert "admin_password" not in auth["mlflow"]  # never in a committed file
+        assert "mlflow-auth:/mlauth" in services["mlflow"]["volumes"]
+        assert "mlflow[auth]" in services["mlflow"]["build"]["dockerfile_inline"]
+        assert api["environment"]["MLFLOW_TRACKING_PASSWORD"] == "${MLFLOW_TRACKING_PASSWORD:-}"
         # Prometheus scrapes the api service on its container port.
         scrape = yaml.safe_load((project / "deploy/prometheus/prometheus.yml").read_text("utf-8"))
         targets = scrape["scrape_configs"][0]["static_configs"][0]["targets"]

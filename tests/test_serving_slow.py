@@ -1,8 +1,9 @@
 """Slow tier: the serving path against real infrastructure.
 
-An MLflow tracking server on a throwaway PostgreSQL cluster, set up as compose.yaml sets it up,
-receives the pipeline's run and registered model; the API then serves the version the
-"champion" alias points to. schemathesis fuzzes the API against its own OpenAPI schema.
+An MLflow tracking server on a throwaway PostgreSQL cluster, set up as compose.yaml sets it up
+(its basic-auth login, the credentials in the project's .env), receives the pipeline's run and
+registered model; the API then serves the version the "champion" alias points to. schemathesis
+fuzzes the API against its own OpenAPI schema.
 
 Both tests share one project (mlflow_tracking=server, every other answer the default), set up
 and trained once: `make setup` is most of the wall time. The server answer only changes
@@ -11,6 +12,7 @@ params.yaml `mlflow.tracking_uri`, which the API serving `models/model` does not
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
@@ -33,7 +35,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import git
+from conftest import as_new_user, git
 from matrix import TEMPLATE_DIR
 from packaging.requirements import Requirement
 from test_generated_project import free_port, run
@@ -108,10 +110,15 @@ def wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 18
         time.sleep(0.5)
 
 
-def http_json(url: str, log: Path, body: object = None) -> dict:
+def http_json(
+    url: str, log: Path, body: object = None, auth: tuple[str, str] | None = None
+) -> dict:
     """GET (or POST body as JSON) and parse the answer; an error shows the server's log."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data, {"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if auth:
+        headers["Authorization"] = "Basic " + base64.b64encode(":".join(auth).encode()).decode()
+    request = urllib.request.Request(url, data, headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
             return json.load(answer)
@@ -210,40 +217,109 @@ def postgres_cluster() -> Iterator[Postgres]:
 # --- MLflow server ---------------------------------------------------------------------------
 
 
-def compose_mlflow(project: Path) -> tuple[list[Requirement], str]:
-    """What compose.yaml's mlflow service installs and the scheme of its backend store URI:
-    the server here runs with the stack's choices."""
+@dataclass
+class ComposeMlflow:
+    """compose.yaml's mlflow service: what it installs, its store's URI scheme, its command's
+    options and environment (compose's ${...} not yet resolved), and its bind mounts."""
+
+    requirements: list[Requirement]
+    scheme: str
+    options: list[str]
+    environment: dict[str, str]
+    mounts: dict[str, Path]  # path in the container -> the project file mounted there
+
+
+def compose_mlflow(project: Path) -> ComposeMlflow:
     service = yaml.safe_load((project / "compose.yaml").read_text())["services"]["mlflow"]
     installed = re.findall(r'"([^"]+)"', service["build"]["dockerfile_inline"])
     command = service["command"]
     uri = command[command.index("--backend-store-uri") + 1]
-    return [Requirement(spec) for spec in installed], uri.split("://")[0]
+    mounts = {}
+    for volume in service["volumes"]:
+        source, target, *_ = volume.split(":")
+        if source.startswith("./"):
+            mounts[target] = project / source
+    return ComposeMlflow(
+        [Requirement(spec) for spec in installed],
+        uri.split("://")[0],
+        # The server's app (basic-auth: a login on every request but /health).
+        command[command.index("--app-name") : command.index("--app-name") + 2],
+        service.get("environment", {}),
+        mounts,
+    )
+
+
+def interpolate(value: str, variables: dict[str, str]) -> str:
+    """compose's ${NAME}, ${NAME:-default} and ${NAME:?error}, from `variables` (the .env)."""
+
+    def resolve(match: re.Match) -> str:
+        name, operator, word = match.groups()
+        if variables.get(name):
+            return variables[name]
+        assert operator != "?", f"compose would refuse to start: {word}"
+        return word or ""
+
+    return re.sub(r"\$\{(\w+)(?::([?-])([^}]*))?\}", resolve, value)
+
+
+def dotenv(project: Path) -> dict[str, str]:
+    lines = (project / ".env").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
 
 
 @contextlib.contextmanager
 def mlflow_server(project: Path, postgres: Postgres, port: int, scratch: Path) -> Iterator[Path]:
-    """`mlflow server` on the cluster with proxied artifacts; yields the artifact directory.
+    """`mlflow server` on the cluster with proxied artifacts and the login of compose.yaml's
+    service (its basic-auth app, environment from the project's .env, its auth config with the
+    users' database moved to scratch); yields the artifact directory.
 
     It runs the project's own interpreter: server and client are the same MLflow, which must be
-    in the range compose.yaml installs. The stack's database driver goes into a directory of its
-    own on PYTHONPATH, so the project's .venv stays as `make setup` left it.
+    in the range compose.yaml installs. The stack's database driver and the auth app's extra go
+    into a directory of their own on PYTHONPATH, so the project's .venv stays as `make setup`
+    left it.
     """
     python = project / ".venv" / "bin" / "python"
-    requirements, scheme = compose_mlflow(project)
-    mlflow_spec = next(r for r in requirements if r.name == "mlflow").specifier
+    compose = compose_mlflow(project)
+    mlflow_spec = next(r for r in compose.requirements if r.name == "mlflow")
     probe = "from importlib.metadata import version; print(version('mlflow'))"
     client_version = run([str(python), "-c", probe], project).stdout.strip()
-    assert mlflow_spec.contains(client_version), f"mlflow {client_version} not in {mlflow_spec}"
+    assert mlflow_spec.specifier.contains(client_version), f"{client_version} not in {mlflow_spec}"
+    # The extras compose installs with mlflow (the auth app's Flask-WTF), from its metadata.
+    probe = "from importlib.metadata import requires; print('\\n'.join(requires('mlflow')))"
+    extras = [
+        Requirement(line)
+        for line in run([str(python), "-c", probe], project).stdout.splitlines()
+        if line.strip()
+    ]
+    extra_deps = [
+        f"{r.name}{r.specifier}"
+        for r in extras
+        if r.marker and any(r.marker.evaluate({"extra": e}) for e in mlflow_spec.extras)
+    ]
+    assert extra_deps or not mlflow_spec.extras, mlflow_spec
     drivers = scratch / "drivers"
     install = ["uv", "pip", "install", "-q", "--python", str(python), "--target", str(drivers)]
-    run([*install, *(str(r) for r in requirements if r.name != "mlflow")], scratch)
+    others = [str(r) for r in compose.requirements if r.name != "mlflow"]
+    run([*install, *others, *extra_deps], scratch)
+    env = {
+        name: interpolate(str(value), dotenv(project))
+        for name, value in compose.environment.items()
+    }
+    for variable, value in env.items():  # a file mounted into the container: the project's own
+        if value in compose.mounts:
+            config = compose.mounts[value].read_text()
+            config = re.sub(
+                r"(?m)^database_uri = .*$", f"database_uri = sqlite:///{scratch}/auth.db", config
+            )
+            (scratch / "basic_auth.ini").write_text(config)
+            env[variable] = str(scratch / "basic_auth.ini")
     artifacts, log = scratch / "artifacts", scratch / "mlflow-server.log"
-    store = f"{scheme}://mlflow:{postgres.password}@127.0.0.1:{postgres.port}/mlflow"
+    store = f"{compose.scheme}://mlflow:{postgres.password}@127.0.0.1:{postgres.port}/mlflow"
     command = [str(python), "-m", "mlflow", "server", "--backend-store-uri", store]
     command += ["--artifacts-destination", str(artifacts), "--serve-artifacts"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1", *compose.options]
     # No job runner: five idle huey consumers (GenAI jobs) would cost a core and 1 GB here.
-    env = {"PYTHONPATH": str(drivers), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    env |= {"PYTHONPATH": str(drivers), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     with background(command, scratch, log, **env) as server:
         wait_for(f"http://127.0.0.1:{port}/health", server, log)
         try:
@@ -261,6 +337,7 @@ class Trained:
     mlflow_url: str
     postgres: Postgres
     artifacts: Path
+    login: tuple[str, str]  # the MLflow admin of the project's .env
 
 
 @pytest.fixture(scope="module")
@@ -269,17 +346,11 @@ def trained(tmp_path_factory, cookies_session) -> Iterator[Trained]:
     against an MLflow server on PostgreSQL. It is built before conftest's per-test home exists,
     so it gets one of its own the same way (package caches kept, a git identity); uv on PATH."""
     scratch = tmp_path_factory.mktemp("serving-slow")
-    home, real_home = scratch / "home", Path.home()
-    home.mkdir()
-    (home / ".gitconfig").write_text("[user]\n\tname = Test User\n\temail = test@example.com\n")
+    (scratch / "home").mkdir()
     with pytest.MonkeyPatch.context() as patch, contextlib.ExitStack() as stack:
-        for name, default in (("UV_CACHE_DIR", ".cache/uv"), ("PIP_CACHE_DIR", ".cache/pip")):
-            patch.setenv(name, os.environ.get(name, str(real_home / default)))
-        patch.setenv("PYENV_ROOT", os.environ.get("PYENV_ROOT", str(real_home / ".pyenv")))
-        patch.setenv("HOME", str(home))
-        patch.setenv("DVC_NO_ANALYTICS", "1")
+        as_new_user(patch, scratch / "home")
         patch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ['PATH']}")
-        for name in ("GIT_CONFIG_GLOBAL", "MLFLOW_TRACKING_URI", "MODEL_SOURCE", "MODEL_ALIAS"):
+        for name in ("MLFLOW_TRACKING_URI", "MODEL_SOURCE", "MODEL_ALIAS"):
             patch.delenv(name, raising=False)
         postgres = stack.enter_context(postgres_cluster())
         port = free_port()
@@ -288,10 +359,17 @@ def trained(tmp_path_factory, cookies_session) -> Iterator[Trained]:
         baked = cookies_session.bake(extra_context=answers, template=str(TEMPLATE_DIR))
         assert baked.exception is None, baked.exception
         project = baked.project_path
+        # The stack's credentials, as the README says: in .env (git-ignored), which make exports.
+        login = ("team-admin", secrets.token_urlsafe(16))
+        (project / ".env").write_text(
+            f"MLFLOW_TRACKING_USERNAME={login[0]}\nMLFLOW_TRACKING_PASSWORD={login[1]}\n"
+            f"MLFLOW_FLASK_SERVER_SECRET_KEY={secrets.token_hex(24)}\n"
+        )
+        assert git(project, "check-ignore", ".env").strip() == ".env"
         run(["make", "setup"], project)
         artifacts = stack.enter_context(mlflow_server(project, postgres, port, scratch))
         run(["make", "repro"], project)
-        yield Trained(project, url, postgres, artifacts)
+        yield Trained(project, url, postgres, artifacts, login)
 
 
 def sha256(path: Path) -> str:
@@ -315,7 +393,8 @@ def test_mlflow_server_on_postgresql_tracks_registers_and_serves_the_champion(tr
 
     # The server's REST API: the run with its metrics and lineage, the version, the alias.
     rest = f"{trained.mlflow_url}/api/2.0/mlflow"
-    found = http_json(f"{rest}/runs/get?run_id={run_id}", server_log)["run"]
+    login = trained.login
+    found = http_json(f"{rest}/runs/get?run_id={run_id}", server_log, auth=login)["run"]
     assert found["info"]["status"] == "FINISHED"
     metrics = {metric["key"]: metric["value"] for metric in found["data"]["metrics"]}
     assert {"accuracy", "f1_macro", "roc_auc", "val_accuracy"} <= set(metrics)
@@ -323,7 +402,8 @@ def test_mlflow_server_on_postgresql_tracks_registers_and_serves_the_champion(tr
     tags = {tag["key"]: tag["value"] for tag in found["data"]["tags"]}
     assert tags["git_commit"] == git(project, "rev-parse", "HEAD").strip()
     query = urllib.parse.urlencode({"name": MODEL, "alias": "champion"})
-    champion = http_json(f"{rest}/registered-models/alias?{query}", server_log)["model_version"]
+    champion = http_json(f"{rest}/registered-models/alias?{query}", server_log, auth=login)
+    champion = champion["model_version"]
     assert champion["version"] == trained_run["registered_version"] == "1"
     assert champion["run_id"] == run_id and champion["status"] == "READY"
 
@@ -343,6 +423,28 @@ def test_mlflow_server_on_postgresql_tracks_registers_and_serves_the_champion(tr
     pickles = list(trained.artifacts.rglob("model.pkl"))
     assert len(pickles) == 1, pickles
     assert sha256(pickles[0]) == sha256(project / "models" / "model" / "model.pkl")
+
+    # The login: nothing without a user but /health; a wrong password is named in seconds.
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{rest}/experiments/search?max_results=1", timeout=10)
+    assert refused.value.code == 401
+    with urllib.request.urlopen(f"{trained.mlflow_url}/health", timeout=10) as health:
+        assert health.status == 200
+    start = time.monotonic()
+    wrong = subprocess.run(
+        ["make", "runs", "MLFLOW_TRACKING_PASSWORD=not-the-password"],  # pragma: allowlist secret
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    elapsed = time.monotonic() - start
+    assert wrong.returncode != 0 and elapsed < 30, (elapsed, wrong.stderr)
+    assert wrong.stderr.splitlines()[0] == (
+        f"MLflow tracking server {trained.mlflow_url} refused the credentials (HTTP 401): set "
+        "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN) in "
+        ".env, or leave MLFLOW_TRACKING_URI and mlflow.tracking_uri empty to use the embedded store"
+    ), wrong.stderr
+    assert "not-the-password" not in wrong.stdout + wrong.stderr
 
     # The API serves the champion from the registry, configured as compose.yaml configures it.
     port, log = free_port(), tmp_path / "serve.log"

@@ -24,6 +24,8 @@ Having any troubles? Hit us up at https://dvc.org/support, we are always happy t
         ("gs://bucket/project", "gs", "GOOGLE_APPLICATION_CREDENTIALS"),
         ("azure://container/project", "azure", "AZURE_STORAGE_CONNECTION_STRING"),
         ("ssh://user@host/srv/dvc", "ssh", "DVC_SSH_PRIVATE_KEY"),
+        ("https://dvc.example.com/store", "http", "auth basic"),
+        ("hdfs://namenode/dvc", "other", "dvc remote modify --local"),
         ("~/dvc-remotes/project", "local", "no credentials"),
     ],
 )
@@ -32,6 +34,36 @@ def test_each_kind_names_its_credentials(url, kind, credentials):
     line = explain("push", S3_DENIED, "storage", url)
     assert line.startswith(f"dvc push failed on remote 'storage' ({url}): Forbidden: An error")
     assert credentials in line and "\n" not in line and "Having any troubles" not in line
+
+
+def test_the_summary_gets_the_first_cause():
+    stderr = (
+        "ERROR: failed to transfer 'ffd0' - Cannot connect to host 127.0.0.1:9 ssl:default "
+        "[Connect call failed ('127.0.0.1', 9)]: [Errno 111] Connect call failed\n"
+        "ERROR: failed to transfer 'fd23' - Cannot connect to host 127.0.0.1:9 ssl:default\n"
+        "ERROR: failed to push data to the cloud - 2 files failed to upload\n"
+    )
+    line = explain("push", stderr, "web", "http://127.0.0.1:9/store")
+    assert line == (
+        "dvc push failed on remote 'web' (http://127.0.0.1:9/store): failed to push data to the "
+        "cloud - 2 files failed to upload (first: Cannot connect to host 127.0.0.1:9 ssl:default "
+        "[Connect call failed ('127.0.0.1', 9)]); credentials for HTTP: `dvc remote modify "
+        "--local web auth basic` with its user and password (kept in .dvc/config.local)"
+    )
+
+
+def test_a_pull_that_found_nothing_says_why_it_may_be(tmp_path):
+    stderr = (
+        "WARNING: Some of the cache files do not exist neither locally nor on remote.\n"
+        "ERROR: failed to pull data from the cloud - Checkout failed for following targets:\n"
+        "data/raw/table.csv\nIs your cache up to date?\n<https://error.dvc.org/missing-files>\n"
+    )
+    line = explain("pull", stderr, "web", "http://127.0.0.1:9/store")
+    assert line.startswith(
+        "dvc pull failed on remote 'web' (http://127.0.0.1:9/store): failed to pull data from "
+        "the cloud - Checkout failed for following targets: data/raw/table.csv Is your cache up "
+        "to date? (the remote has no copy of them, or could not be reached); credentials for HTTP"
+    )
 
 
 def test_no_remote_says_how_to_add_one():

@@ -19,7 +19,7 @@ from mlflow.exceptions import MlflowException
 from {{ cookiecutter.module_name }}.config import load_params
 from {{ cookiecutter.module_name }}.modeling.model import load_pipeline
 from {{ cookiecutter.module_name }}.paths import MODEL_DIR, RUN_FILE, UNLOGGED_RUN_FILE
-from {{ cookiecutter.module_name }}.pipeline import prepare, train
+from {{ cookiecutter.module_name }}.pipeline import preflight, prepare, train
 from {{ cookiecutter.module_name }}.tracking import training_run
 from {{ cookiecutter.module_name }}.tracking.__main__ import log_kept
 from {{ cookiecutter.module_name }}.tracking.server import TrackingUnavailable, check_tracking_server
@@ -113,6 +113,17 @@ def test_a_server_that_answers_caps_mlflow_retries(monkeypatch):
     with fake_server(200, json.dumps({"experiments": []}).encode()) as uri:
         check_tracking_server(uri)
     assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "2"
+
+
+def test_make_repro_checks_the_server_before_dvc_runs(make_project, monkeypatch, capsys):
+    uri = f"http://127.0.0.1:{closed_port()}"
+    monkeypatch.chdir(make_project())
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    preflight.main()  # the embedded store: nothing to reach
+    assert capsys.readouterr().out == "params.yaml is valid; MLflow: embedded store\n"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    with pytest.raises(TrackingUnavailable, match=f"MLflow tracking server {uri} refused"):
+        preflight.main()
 
 
 def test_train_stops_before_the_fit_when_the_server_is_down(make_project, monkeypatch):

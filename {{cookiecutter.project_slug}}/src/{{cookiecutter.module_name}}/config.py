@@ -223,8 +223,8 @@ def _keys_at(model: type[BaseModel], loc: tuple) -> list[str]:
 
 
 def main() -> None:
-    """`python -m <package>.config`: check params.yaml (make repro runs it before DVC, which
-    would skip the stages when only a section no stage reads has a typo)."""
+    """`python -m <package>.config`: check params.yaml alone (`make repro` checks it before
+    DVC runs, with the tracking server: see pipeline/preflight.py)."""
     params = load_params()
     print(f"params.yaml is valid: {', '.join(type(params).model_fields)}")
 

@@ -1,9 +1,15 @@
 """Where the pipeline's files live, relative to the project root (keep in step with dvc.yaml),
-and the command-line root option every entry point shares."""
+how they are written, and the command-line root option every entry point shares."""
 
 from __future__ import annotations
 
 import argparse
+import errno
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 # prepare's outputs
@@ -32,3 +38,74 @@ def parse_root(description: str | None) -> Path:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--root", type=Path, default=Path(), help="project root (default: .)")
     return parser.parse_args().root
+
+
+def stage_main(run: Callable[[Path], object], description: str | None) -> None:
+    """A stage's command line (`python -m <package>.pipeline.<stage> [--root DIR]`): an output
+    that cannot be written (disk full, read-only) stops it with one line, not a traceback."""
+    root = parse_root(description)
+    try:
+        run(root)
+    except OSError as error:
+        problem = unwritable(error)
+        if problem is None:
+            raise
+        raise SystemExit(problem) from None
+
+
+@contextmanager
+def written(path: Path) -> Iterator[Path]:
+    """A temporary sibling of `path` (a file or a folder) to write to, moved into place when the
+    block ends without error: a stage that is killed or runs out of disk midway leaves no
+    half-written output under the real name (and DVC, which records outputs only after a stage
+    succeeds, runs the stage again next time)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")  # *.partial is git-ignored
+    _remove(partial)  # left by a run killed before it could clean up
+    try:
+        yield partial
+        if partial.is_dir():
+            _remove(path)  # a folder cannot be replaced in one step
+        os.replace(partial, path)
+    except OSError as error:
+        code = _errno(error)
+        if code in UNWRITABLE and error.filename in (None, str(partial)):
+            raise OSError(code, os.strerror(code), str(path)) from None  # the output's name
+        raise
+    finally:
+        _remove(partial)
+
+
+def write_json(path: Path, value: object) -> None:
+    with written(path) as partial:
+        partial.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+# Failures to write that the user fixes outside the code (space, permissions, a read-only mount).
+UNWRITABLE = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def unwritable(error: OSError) -> str | None:
+    """One line for an output that could not be written, or None for any other OSError."""
+    code = _errno(error)
+    if code not in UNWRITABLE:
+        return None
+    return (
+        f"cannot write {error.filename or 'an output'}: {os.strerror(code)}; free space (or fix "
+        "the permissions) and run `make repro` again: nothing half-written was kept, so DVC "
+        "re-runs this stage"
+    )
+
+
+def _errno(error: OSError) -> int | None:
+    # Some writers (pyarrow) put the reason in the message only.
+    if error.errno is None and "No space left on device" in str(error):
+        return errno.ENOSPC
+    return error.errno

@@ -21,7 +21,10 @@ CREDENTIALS = {
     "gs": "credentials for GCS: GOOGLE_APPLICATION_CREDENTIALS (a service-account key file)",
     "azure": "credentials for Azure: AZURE_STORAGE_CONNECTION_STRING",
     "ssh": "credentials for SSH: your key (ssh-agent or ~/.ssh; DVC_SSH_PRIVATE_KEY in CI)",
+    "http": "credentials for HTTP: `dvc remote modify --local <name> auth basic` with its user "
+    "and password (kept in .dvc/config.local)",
     "local": "a local remote needs no credentials: its folder must be creatable and writable",
+    "other": "its credentials: `dvc remote modify --local <name> ...` (DVC's page of its kind)",
 }
 # DVC's own error lines and footer: summarised in our one line instead.
 DVC_NOISE = ("ERROR", "Having any troubles?")
@@ -41,11 +44,14 @@ def default_remote() -> tuple[str, str]:
     return name, ""
 
 
+KINDS = {"s3": "s3", "gs": "gs", "gcs": "gs", "azure": "azure", "ssh": "ssh", "http": "http"}
+KINDS |= {"https": "http", "webdav": "http", "webdavs": "http"}
+
+
 def kind_of(url: str) -> str:
-    scheme = url.split("://", 1)[0] if "://" in url else "local"
-    return {"gcs": "gs", "azure": "azure", "s3": "s3", "gs": "gs", "ssh": "ssh"}.get(
-        scheme, "local"
-    )
+    if "://" not in url:
+        return "local"
+    return KINDS.get(url.split("://", 1)[0], "other")
 
 
 def explain(command: str, stderr: str, name: str, url: str) -> str:
@@ -55,10 +61,24 @@ def explain(command: str, stderr: str, name: str, url: str) -> str:
             f"dvc {command} failed: no default DVC remote; add one with "
             "`dvc remote add -d storage <url>` (see the README)"
         )
-    errors = [line for line in stderr.splitlines() if line.startswith("ERROR:")]
+    lines = stderr.splitlines()
+    errors = [line for line in lines if line.startswith("ERROR:")]
     reason = errors[-1].removeprefix("ERROR:").strip() if errors else "see the output above"
-    reason = " ".join(reason.removeprefix("unexpected error - ").split())[:300]
-    return f"dvc {command} failed on remote '{name}' ({url}): {reason}; {CREDENTIALS[kind_of(url)]}"
+    if errors:  # DVC continues its last error on the lines below it
+        for line in lines[lines.index(errors[-1]) + 1 :]:
+            if not line.strip() or line.startswith(("ERROR", "WARNING", "<http", "Having")):
+                break
+            reason += " " + line.strip()
+    reason = reason.removeprefix("unexpected error - ")
+    if "Checkout failed" in reason:  # what DVC says when it found no copy, or no remote to ask
+        reason += " (the remote has no copy of them, or could not be reached)"
+    # DVC's summary ("N files failed to upload") follows one line per file: add the first cause.
+    causes = [line.split(" - ", 1)[1] for line in errors if "failed to transfer" in line]
+    if causes and causes[0] not in reason:
+        reason = f"{reason} (first: {causes[0].split(': [Errno')[0]})"
+    reason = " ".join(reason.split())[:300]
+    credentials = CREDENTIALS[kind_of(url)].replace("<name>", name)
+    return f"dvc {command} failed on remote '{name}' ({url}): {reason}; {credentials}"
 
 
 def transfer(command: str, targets: list[str]) -> int:

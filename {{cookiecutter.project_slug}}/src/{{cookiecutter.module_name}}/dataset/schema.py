@@ -16,6 +16,7 @@ import pandas as pd
 from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
 
 from ..config import DataSection
+from ..paths import written
 
 NUMERIC, CATEGORICAL, DATETIME, DROP = "numeric", "categorical", "datetime", "drop"
 
@@ -46,9 +47,9 @@ class Schema:
         return [column for column, found in self.features.items() if found == kind]
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(asdict(self), indent=2, ensure_ascii=False)
-        path.write_text(text + "\n", encoding="utf-8")
+        with written(path) as partial:
+            partial.write_text(text + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> Schema:

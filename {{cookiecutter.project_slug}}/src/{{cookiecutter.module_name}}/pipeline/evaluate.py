@@ -24,8 +24,10 @@ from ..paths import (
     SCHEMA_FILE,
     TEST_DATA,
     TRAIN_DATA,
-    parse_root,
     require_outputs,
+    stage_main,
+    write_json,
+    written,
 )
 from ..tracking.server import check_tracking_server
 from . import plots
@@ -54,15 +56,14 @@ def run(root: Path | str = ".") -> dict[str, float]:
             print("roc_auc left out: the test split holds a single class")
         else:
             metrics["roc_auc"] = roc_auc
-        plots.write_classification(
-            root / PLOTS_DIR, actual, predicted, probabilities, model.classes_
-        )
+        with written(root / PLOTS_DIR) as partial:
+            plots.write_classification(partial, actual, predicted, probabilities, model.classes_)
     else:
-        plots.write_regression(root / PLOTS_DIR, actual, predicted)
+        with written(root / PLOTS_DIR) as partial:
+            plots.write_regression(partial, actual, predicted)
     metrics[f"baseline_{headline}"] = baseline_score
 
-    (root / METRICS_FILE).parent.mkdir(parents=True, exist_ok=True)
-    (root / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    write_json(root / METRICS_FILE, metrics)
     print("test " + ", ".join(f"{name} {value:.4f}" for name, value in metrics.items()))
 
     # Same names as metrics.json: the run's headline scores are the test ones (train's: val_*).
@@ -74,7 +75,7 @@ def run(root: Path | str = ".") -> dict[str, float]:
 
 
 def main() -> None:
-    run(parse_root(__doc__))
+    stage_main(run, __doc__)
 
 
 if __name__ == "__main__":

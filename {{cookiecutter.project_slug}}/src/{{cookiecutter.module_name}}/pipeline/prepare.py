@@ -22,7 +22,7 @@ from ..dataset.schema import (
     validate,
 )
 from ..dataset.split import split_off
-from ..paths import SCHEMA_FILE, TEST_DATA, TRAIN_DATA, parse_root
+from ..paths import SCHEMA_FILE, TEST_DATA, TRAIN_DATA, stage_main, written
 
 # More distinct float values than this in a "classification" target means a regression target.
 MAX_FLOAT_CLASSES = 50
@@ -44,9 +44,9 @@ def run(root: Path | str = ".") -> Schema:
     }
     frame = frame[[*schema.features, data.target]].assign(**numbers)
     train, test = split_off(frame, data.target, params, "test")
-    (root / TRAIN_DATA).parent.mkdir(parents=True, exist_ok=True)
-    train.to_parquet(root / TRAIN_DATA)  # the index keeps each row's line in the raw file
-    test.to_parquet(root / TEST_DATA)
+    for frame_out, path in ((train, TRAIN_DATA), (test, TEST_DATA)):
+        with written(root / path) as partial:
+            frame_out.to_parquet(partial)  # the index keeps each row's line in the raw file
     schema.save(root / SCHEMA_FILE)
     print(f"prepared {len(train)} train and {len(test)} test rows in {TRAIN_DATA.parent}/")
     return schema
@@ -94,7 +94,7 @@ def drop_missing_target(frame: pd.DataFrame, data: DataSection) -> pd.DataFrame:
 
 
 def main() -> None:
-    run(parse_root(__doc__))
+    stage_main(run, __doc__)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ on a validation view, then store it in models/ and in MLflow (run, registry, lin
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -21,8 +20,9 @@ from ..paths import (
     SCHEMA_FILE,
     TRAIN_DATA,
     UNLOGGED_RUN_FILE,
-    parse_root,
     require_outputs,
+    stage_main,
+    write_json,
 )
 from ..tracking.lineage import lineage_tags
 from ..tracking.server import TrackingUnavailable, check_tracking_server
@@ -66,7 +66,7 @@ def run(root: Path | str = ".") -> dict[str, str]:
             ".tracking log-kept` logs and registers it"
         ) from None
     training_run.copy_model(logged["model_uri"], root / MODEL_DIR)
-    (root / RUN_FILE).write_text(json.dumps(logged, indent=2) + "\n", encoding="utf-8")
+    write_json(root / RUN_FILE, logged)
     print(
         f"model saved to {MODEL_DIR}/, MLflow run {logged['run_id']}, registered as "
         f"{logged['registered_model']} version {logged['registered_version']}"
@@ -124,7 +124,7 @@ def run_params(
 
 
 def main() -> None:
-    run(parse_root(__doc__))
+    stage_main(run, __doc__)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ..config import MlflowSection, load_params
-from ..paths import MODEL_DIR, RUN_FILE, UNLOGGED_RUN_FILE
+from ..paths import MODEL_DIR, RUN_FILE, UNLOGGED_RUN_FILE, write_json
 from .server import check_tracking_server
 
 
@@ -82,7 +82,7 @@ def log_kept(root: Path, settings: MlflowSection) -> dict[str, str]:
     features = pd.DataFrame(example["data"], columns=example["columns"])
     model = load_pipeline(root / MODEL_DIR)
     logged = log_training(settings, model=model, features=features, **record)
-    (root / RUN_FILE).write_text(json.dumps(logged, indent=2) + "\n", encoding="utf-8")
+    write_json(root / RUN_FILE, logged)
     kept.unlink()
     print(
         f"logged run {logged['run_id']}, registered {logged['registered_model']} version "

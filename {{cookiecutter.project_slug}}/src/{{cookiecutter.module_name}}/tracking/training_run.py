@@ -3,7 +3,6 @@ the registered version with lineage tags, and the alias that serving loads."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -18,7 +17,7 @@ from sklearn.pipeline import Pipeline
 
 from ..config import MlflowSection
 from ..modeling.metrics import is_better
-from ..paths import MODEL_DIR, UNLOGGED_RUN_FILE
+from ..paths import MODEL_DIR, UNLOGGED_RUN_FILE, write_json
 from .mlflow_store import connect, quiet
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -86,7 +85,7 @@ def keep_unlogged(root: Path, model: Pipeline, features: pd.DataFrame, run: dict
     shutil.rmtree(destination, ignore_errors=True)
     with quiet():
         mlflow.sklearn.save_model(model, str(destination), **model_format(model, features))
-    (root / UNLOGGED_RUN_FILE).write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+    write_json(root / UNLOGGED_RUN_FILE, run)
 
 
 def promote(settings: MlflowSection, version: str, metric: str, metrics: dict[str, float]) -> bool:
