@@ -16,6 +16,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from {{ cookiecutter.module_name }}.ci import retrain
 from {{ cookiecutter.module_name }}.config import load_params
 from {{ cookiecutter.module_name }}.modeling.model import load_pipeline
 from {{ cookiecutter.module_name }}.paths import MODEL_DIR, RUN_FILE, UNLOGGED_RUN_FILE
@@ -124,6 +125,17 @@ def test_make_repro_checks_the_server_before_dvc_runs(make_project, monkeypatch,
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     with pytest.raises(TrackingUnavailable, match=f"MLflow tracking server {uri} refused"):
         preflight.main()
+
+
+def test_the_retraining_job_checks_the_server_before_dvc_runs(make_project, monkeypatch):
+    uri = f"http://127.0.0.1:{closed_port()}"
+    root = make_project()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    started = []
+    monkeypatch.setattr(retrain.subprocess, "run", lambda *args, **kwargs: started.append(args))
+    with pytest.raises(TrackingUnavailable, match=f"MLflow tracking server {uri} refused"):
+        retrain.run(root, force=True)
+    assert not started  # dvc repro never ran
 
 
 def test_train_stops_before_the_fit_when_the_server_is_down(make_project, monkeypatch):

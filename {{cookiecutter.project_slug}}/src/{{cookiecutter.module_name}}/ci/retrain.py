@@ -27,6 +27,7 @@ import yaml
 from ..config import Params, has_capability, load_params
 from ..paths import METRICS_FILE, PLOTS_DIR
 from ..tracking.lineage import pointer_md5
+from ..tracking.server import check_tracking_server
 
 LOCK_FILE = Path("dvc.lock")
 # What a retraining changes and a reviewer approves.
@@ -117,6 +118,8 @@ def run(
         if verdict == 0:
             github_output(retrained="false")
             return None
+    # Before DVC removes any output: a tracking server that is down is named in seconds.
+    check_tracking_server(load_params(root).mlflow.tracking_uri)
     done = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=root)
     if done.returncode != 0:
         raise SystemExit("dvc repro failed: no retraining branch created")
