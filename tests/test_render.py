@@ -168,8 +168,8 @@ def check_params_and_pipeline(project, parsed: dict, answers: dict[str, str]) ->
         assert ("make monitor" in text or "\nmonitor:" in text) == (answers["monitoring"] == "yes")
         assert ("make serve" in text or "\nserve:" in text) == (answers["serving"] == "yes")
     assert ("serving" in params) == (answers["serving"] == "yes")
-    if answers["serving"] == "yes":
-        assert params["serving"]["model_source"] == "local"
+    assert params["predict"]["model_source"] == "local"  # make predict and the API alike
+    assert params["onnx"]["export"] is True
     assert params["mlflow"]["model_alias"] == "champion"
     stages = parsed["dvc.yaml"]["stages"]
     assert list(stages) == ["prepare", "train", "evaluate"]

@@ -103,3 +103,41 @@ def test_the_schema_survives_its_json_file(raw, tmp_path):
     schema.save(tmp_path / "schema.json")
     assert Schema.load(tmp_path / "schema.json") == schema
     assert "Année de vente" in (tmp_path / "schema.json").read_text(encoding="utf-8")
+
+
+def test_row_names_are_ids_echoed_and_not_features(raw):
+    frame = raw.assign(
+        customer_id=np.arange(ROWS) * 7 + 1000,  # numbers, but named and distinct like an ID
+        paid=np.linspace(0, 1, ROWS),  # ends in "id" yet a measurement
+    )
+    schema = infer_schema(frame, DATA)
+    assert schema.ids == ["Unnamed: 0", "n° client", "customer_id"]
+    assert schema.features["paid"] == NUMERIC
+    assert not set(schema.ids) & set(schema.features)
+    assert schema.dropped["customer_id"].startswith("ID column")
+
+
+def test_id_columns_can_be_listed(raw):
+    data = DATA.model_copy(update={"id_columns": ["ville"]})
+    schema = infer_schema(raw, data)
+    assert "ville" in schema.ids and "ville" not in schema.features
+    assert schema.dropped["ville"] == "listed in data.id_columns"
+
+
+def test_raw_types_and_missing_markers_are_recorded(raw):
+    schema = infer_schema(raw, DATA)
+    assert schema.raw_types["prix (€)"] == "number"
+    assert schema.raw_types["ville"] == "string"
+    assert schema.raw_types["actif"] == "boolean"
+    assert set(schema.raw_types) == set(raw.columns)  # the target and dropped columns too
+    assert schema.na_markers == {"quantité": ["?"]}  # read as missing in training
+
+
+def test_a_schema_saved_before_ids_existed_still_loads(tmp_path):
+    path = tmp_path / "schema.json"
+    path.write_text(
+        '{"target": "y", "task": "regression", "features": {"x": "numeric"}, '
+        '"date_formats": {}, "dropped": {}}'
+    )
+    schema = Schema.load(path)
+    assert schema.ids == [] and schema.raw_types == {} and schema.na_markers == {}

@@ -92,6 +92,8 @@ def test_the_model_directory_loads_without_this_source_tree(pipeline_run, tmp_pa
         "scikit-learn",
         "pandas",
         "numpy",
+        "onnxruntime",
+        "shap",
     ]
     params = project_params()["data"]
     rows = pd.read_csv(root / params["raw_path"]).drop(columns=params["target"]).head(5)
@@ -117,3 +119,17 @@ def test_the_model_directory_has_the_mode_of_a_new_folder(pipeline_run, tmp_path
     fresh = tmp_path / "fresh"
     fresh.mkdir()
     assert model_dir.stat().st_mode & 0o777 == fresh.stat().st_mode & 0o777
+
+
+def test_the_model_holds_its_schema_and_a_verified_onnx_export(pipeline_run):
+    """What predictions need travels with the model: in models/model and in MLflow alike."""
+    root, logged = pipeline_run["root"], pipeline_run["logged"]
+    model_dir = root / MODEL_DIR
+    assert Schema.load(model_dir / "schema.json") == Schema.load(root / SCHEMA_FILE)
+    check = json.loads((model_dir / "onnx.json").read_text(encoding="utf-8"))
+    assert check["verified"] and check["reason"] == ""
+    assert check["max_difference"] <= check["tolerance"] and check["rows"] > 2
+    client = MlflowClient(load_params(root).mlflow.tracking_uri)
+    logged_files = {item.path for item in client.list_logged_model_artifacts(logged["model_id"])}
+    assert {"schema.json", "model.onnx", "onnx.json", "MLmodel"} <= logged_files
+    assert client.get_run(logged["run_id"]).data.tags["onnx_verified"] == "true"

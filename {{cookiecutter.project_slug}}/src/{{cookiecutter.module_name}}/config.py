@@ -83,6 +83,7 @@ class DataSection(Section):
     categorical_features: ColumnList = []
     datetime_features: ColumnList = []
     drop_columns: ColumnList = []
+    id_columns: ColumnList = []  # echoed with each prediction (and not features)
 
 
 class SplitSection(Section):
@@ -99,6 +100,18 @@ class FeaturesSection(Section):
 class ModelSection(Section):
     name: Text  # checked against modeling/estimators.py FAMILIES when the estimator is built
     params: Annotated[dict[str, Any], BeforeValidator(_null_as_empty)]
+
+
+class OnnxSection(Section):
+    export: bool  # train exports the model to ONNX; scoring uses it once it verified
+    tolerance: Annotated[float, Field(gt=0)]  # largest output difference from scikit-learn
+
+
+class PredictSection(Section):
+    ENV: ClassVar[dict[str, str]] = {"model_source": "MODEL_SOURCE"}
+    # local: models/model from `make repro`; registry: the version mlflow.model_alias points to
+    model_source: Literal["local", "registry"]
+    chunk_rows: Annotated[int, Field(gt=0)]  # make predict's rows per chunk (memory stays flat)
 
 
 class MlflowSection(Section):
@@ -120,7 +133,9 @@ class Params(Section):
     split: SplitSection
     features: FeaturesSection
     model: ModelSection
+    onnx: OnnxSection
     mlflow: MlflowSection
+    predict: PredictSection
 
     @property
     def stratify(self) -> bool:

@@ -19,6 +19,10 @@ SCHEMA_FILE = Path("data/processed/schema.json")
 # train's outputs
 MODEL_DIR = Path("models/model")
 RUN_FILE = Path("models/mlflow_run.json")
+# files train adds to the model directory beside MLflow's: the raw data's schema (what a record
+# sent for prediction may hold), the ONNX export and what its check against scikit-learn found
+MODEL_SCHEMA, MODEL_ONNX, MODEL_ONNX_CHECK = "schema.json", "model.onnx", "onnx.json"
+MODEL_EXTRAS = (MODEL_SCHEMA, MODEL_ONNX, MODEL_ONNX_CHECK)
 # the run train could not log (the tracking store failed after the fit): `tracking log-kept`
 UNLOGGED_RUN_FILE = Path("models/unlogged_run.json")
 # evaluate's outputs
@@ -92,15 +96,17 @@ def _remove(path: Path) -> None:
 UNWRITABLE = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
-def unwritable(error: OSError) -> str | None:
+REPRO_AGAIN = "run `make repro` again: nothing half-written was kept, so DVC re-runs this stage"
+
+
+def unwritable(error: OSError, then: str = REPRO_AGAIN) -> str | None:
     """One line for an output that could not be written, or None for any other OSError."""
     code = _errno(error)
     if code not in UNWRITABLE:
         return None
     return (
         f"cannot write {error.filename or 'an output'}: {os.strerror(code)}; free space (or fix "
-        "the permissions) and run `make repro` again: nothing half-written was kept, so DVC "
-        "re-runs this stage"
+        f"the permissions) and {then}"
     )
 
 

@@ -7,8 +7,9 @@ it as JSON; train builds its preprocessing from it, evaluate reads the target an
 from __future__ import annotations
 
 import json
+import re
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,10 @@ from ..config import DataSection
 from ..paths import written
 
 NUMERIC, CATEGORICAL, DATETIME, DROP = "numeric", "categorical", "datetime", "drop"
+# A column that identifies rows: not a feature, echoed back with each prediction.
+ID = "id"
+# The JSON type of a raw column's values, as records sent to the API carry them.
+JSON_NUMBER, JSON_STRING, JSON_BOOLEAN = "number", "string", "boolean"
 
 # A text column counts as numbers or dates when this share of its non-missing values parses
 # (a few "?" or "n/a" placeholders must not turn a numeric column into a categorical one).
@@ -27,6 +32,13 @@ PARSE_SHARE = 0.95
 # than describing them: one-hot encoding it would only memorise the training rows.
 ID_SHARE = 0.5
 MIN_ID_DISTINCT = 10
+# A number column named like an identifier ("id", "customer_id", "OrderID", "uuid") whose
+# values are (nearly) all distinct is an ID, not a measurement.
+ID_NAME = re.compile(r"(?i:(^|[^a-z])(id|uuid|guid)$)|[a-z](ID|Id)$|(?i:^(key|index)$)")
+ID_DISTINCT_SHARE = 0.95
+# Text found in a numeric or date column that does not parse ("?", "n/a"): treated as missing
+# in training, so accepted as missing in the records sent for prediction. At most this many.
+MAX_NA_MARKERS = 20
 # Guessing a date format on every value is slow (dateutil); a sample of distinct values is enough.
 DATE_SAMPLE = 1000
 # Date formats tried in order, the first that parses the column wins: ISO, then slashed dates
@@ -42,6 +54,12 @@ class Schema:
     features: dict[str, str]  # column -> NUMERIC | CATEGORICAL | DATETIME, in file order
     date_formats: dict[str, str]  # datetime column -> format given to pandas.to_datetime
     dropped: dict[str, str]  # column -> why it is not a feature
+    # Columns that identify rows (dropped, echoed with each prediction).
+    ids: list[str] = field(default_factory=list)
+    # Every raw column (features, dropped, target) -> the JSON type of its values.
+    raw_types: dict[str, str] = field(default_factory=dict)
+    # Numeric / date column -> text values that did not parse in training (read as missing).
+    na_markers: dict[str, list[str]] = field(default_factory=dict)
 
     def columns(self, kind: str) -> list[str]:
         return [column for column, found in self.features.items() if found == kind]
@@ -70,14 +88,18 @@ def infer_schema(frame: pd.DataFrame, data: DataSection) -> Schema:
     overrides = _overrides(frame, data)
     features: dict[str, str] = {}
     dropped: dict[str, str] = {}
+    ids: list[str] = []
     for column in frame.columns:
         if column == data.target:
             continue
         if column in overrides:
-            kind, why = overrides[column], "listed in data.drop_columns"
+            kind = overrides[column]
+            why = "listed in data.id_columns" if kind == ID else "listed in data.drop_columns"
         else:
             kind, why = _infer_kind(frame[column], data.decimal)
-        if kind == DROP:
+        if kind == ID:
+            ids.append(column)
+        if kind in (DROP, ID):
             dropped[column] = why
         else:
             features[column] = kind
@@ -92,7 +114,36 @@ def infer_schema(frame: pd.DataFrame, data: DataSection) -> Schema:
         for column, kind in features.items()
         if kind == DATETIME
     }
-    return Schema(data.target, data.task, features, date_formats, dropped)
+    raw_types = {column: json_type(frame[column]) for column in frame.columns}
+    na_markers = {
+        column: _unparsed(frame[column], kind, data.decimal, date_formats.get(column))
+        for column, kind in features.items()
+        if kind in (NUMERIC, DATETIME)
+    }
+    na_markers = {column: markers for column, markers in na_markers.items() if markers}
+    return Schema(
+        data.target, data.task, features, date_formats, dropped, ids, raw_types, na_markers
+    )
+
+
+def json_type(series: pd.Series) -> str:
+    """How a record carries this column's values in JSON."""
+    values = series.dropna()
+    if is_bool_dtype(series) or (
+        len(values) and all(isinstance(value, (bool, np.bool_)) for value in values.unique())
+    ):
+        return JSON_BOOLEAN
+    return JSON_NUMBER if is_numeric_dtype(series) else JSON_STRING
+
+
+def _unparsed(series: pd.Series, kind: str, decimal: str, date_format: str | None) -> list[str]:
+    values = series.dropna()
+    if kind == NUMERIC:
+        parsed = to_numbers(values, decimal)
+    else:
+        parsed = parse_dates(values.astype(str), date_format or DATE_FORMATS[-1])
+    failed = values[parsed.isna().to_numpy()].astype(str).unique()
+    return sorted(failed)[:MAX_NA_MARKERS]
 
 
 def validate(frame: pd.DataFrame, schema: Schema, decimal: str = ".") -> None:
@@ -144,6 +195,7 @@ def _overrides(frame: pd.DataFrame, data: DataSection) -> dict[str, str]:
         "categorical_features": CATEGORICAL,
         "datetime_features": DATETIME,
         "drop_columns": DROP,
+        "id_columns": ID,
     }
     chosen: dict[str, str] = {}
     for name, kind in lists.items():
@@ -170,9 +222,12 @@ def _infer_kind(series: pd.Series, decimal: str) -> tuple[str, str]:
         return DROP, f"constant ({values.iloc[0]!r})"
     if is_bool_dtype(series):
         return CATEGORICAL, ""
+    distinct = values.nunique()
+    if ID_NAME.search(str(series.name)) and distinct >= ID_DISTINCT_SHARE * len(values):
+        return ID, f"ID column (named so, {distinct} distinct values in {len(values)} rows)"
     if is_numeric_dtype(series):
         if is_integer_dtype(series) and (series.diff().iloc[1:] == 1).all():
-            return DROP, "row number (consecutive integers)"
+            return ID, "row number (consecutive integers)"
         return NUMERIC, ""
     if all(isinstance(value, (bool, np.bool_)) for value in values.unique()):
         return CATEGORICAL, ""  # booleans with missing values are read as plain objects
@@ -180,9 +235,8 @@ def _infer_kind(series: pd.Series, decimal: str) -> tuple[str, str]:
         return NUMERIC, ""
     if _looks_like_dates(values.astype(str)):
         return DATETIME, ""
-    distinct = values.nunique()
     if distinct > max(MIN_ID_DISTINCT, ID_SHARE * len(values)):
-        return DROP, f"ID-like text ({distinct} distinct values in {len(values)} rows)"
+        return ID, f"ID-like text ({distinct} distinct values in {len(values)} rows)"
     return CATEGORICAL, ""
 
 

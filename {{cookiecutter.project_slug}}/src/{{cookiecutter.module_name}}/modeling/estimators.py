@@ -5,12 +5,17 @@ from __future__ import annotations
 from sklearn.base import BaseEstimator
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 FAMILIES: dict[str, dict[str, type[BaseEstimator]]] = {
     "random_forest": {
@@ -23,6 +28,25 @@ FAMILIES: dict[str, dict[str, type[BaseEstimator]]] = {
     },
     "linear": {"classification": LogisticRegression, "regression": Ridge},
 }
+
+
+# Models whose splits do not depend on the scale of a feature: their numbers go in unscaled.
+TREE_MODELS = (
+    DecisionTreeClassifier,
+    DecisionTreeRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+)
+
+
+def needs_scaling(estimator: BaseEstimator) -> bool:
+    return not isinstance(estimator, TREE_MODELS)
 
 
 def build_estimator(name: str, params: dict, task: str, seed: int) -> BaseEstimator:

@@ -3,7 +3,12 @@
 The saved model therefore takes raw feature columns exactly as they appear in the CSV (or in a
 serving request): numbers stored as text, missing values, unseen categories and date strings.
 The functions and the class below are pickled by reference, so the model directory carries a copy
-of this package (MLflow `code_paths`, see tracking.py) to load anywhere.
+of this package (MLflow `code_paths`, see tracking/training_run.py) to load anywhere.
+
+Every step is one that skl2onnx converts (modeling/onnx_export.py): the parsing functions and
+DateParts, which ONNX cannot run on text, become the identity there, and the ONNX scorer applies
+them itself before feeding the graph. A transformer you add needs a converter there too, or the
+model is scored by scikit-learn (which train reports).
 """
 
 from __future__ import annotations
@@ -28,17 +33,39 @@ def as_numbers(frame: pd.DataFrame) -> np.ndarray:
 
 
 def as_text(frame: pd.DataFrame) -> np.ndarray:
-    """Strings (missing stays NaN), so booleans, numbers and text encode alike."""
+    """Strings, so booleans, numbers and text encode alike; missing is a category of its own."""
     return np.vectorize(_category, otypes=[object])(frame.to_numpy(dtype=object))
 
 
 def _category(value: object) -> object:
     if pd.isna(value):
-        return np.nan
+        return MISSING_CATEGORY
     # A column with gaps is read as floats: 3.0 in training must match 3 in a request.
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+class TextOneHotEncoder(OneHotEncoder):
+    """OneHotEncoder over categories compared as text (as_text): 3.0 read from a CSV with gaps
+    is the 3 a request sends, True is "True", missing is a category. One step rather than a
+    FunctionTransformer before the encoder, so that ONNX's encoder receives the columns as they
+    are fed (skl2onnx handles infrequent categories only then)."""
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> TextOneHotEncoder:
+        return super().fit(_as_text_frame(X), y)
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        return super().transform(_as_text_frame(X))
+
+    def fit_transform(self, X: pd.DataFrame, y: object = None, **params: object) -> np.ndarray:
+        return self.fit(X, y).transform(X)
+
+
+def _as_text_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(frame, pd.DataFrame):
+        frame = pd.DataFrame(frame)
+    return pd.DataFrame(as_text(frame), columns=frame.columns, index=frame.index)
 
 
 class DateParts(TransformerMixin, BaseEstimator):
@@ -67,33 +94,32 @@ class DateParts(TransformerMixin, BaseEstimator):
         return np.asarray(names, dtype=object)
 
 
-def build_preprocessor(schema: Schema, min_category_frequency: int | float) -> ColumnTransformer:
-    """One branch per feature type; columns outside the schema (IDs, constants) are dropped."""
+def build_preprocessor(
+    schema: Schema, min_category_frequency: int | float, scale: bool = True
+) -> ColumnTransformer:
+    """One branch per feature type; columns outside the schema (IDs, constants) are dropped.
+    `scale`: standardise numbers (linear models need it; trees do not, and scaling there would
+    only make ONNX's float32 arithmetic drift from scikit-learn's at split thresholds)."""
+    scaler = [StandardScaler()] if scale else []
     branches = []
     if numeric := schema.columns(NUMERIC):
         numbers = make_pipeline(
             FunctionTransformer(as_numbers, feature_names_out="one-to-one"),
             SimpleImputer(strategy="median"),
-            StandardScaler(),
+            *scaler,
         )
         branches.append(("numeric", numbers, numeric))
     if categorical := schema.columns(CATEGORICAL):
-        categories = make_pipeline(
-            FunctionTransformer(as_text, feature_names_out="one-to-one"),
-            SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY),
-            # Rare categories share one "infrequent" column; unseen ones join it (or get zeros).
-            OneHotEncoder(
-                handle_unknown="infrequent_if_exist",
-                min_frequency=min_category_frequency,
-                sparse_output=False,
-            ),
+        # Rare categories share one "infrequent" column; unseen ones join it (or get zeros).
+        categories = TextOneHotEncoder(
+            handle_unknown="infrequent_if_exist",
+            min_frequency=min_category_frequency,
+            sparse_output=False,
         )
         branches.append(("categorical", categories, categorical))
     for position, column in enumerate(schema.columns(DATETIME)):
         dates = make_pipeline(
-            DateParts(schema.date_formats[column]),
-            SimpleImputer(strategy="median"),
-            StandardScaler(),
+            DateParts(schema.date_formats[column]), SimpleImputer(strategy="median"), *scaler
         )
         branches.append((f"date_{position}", dates, [column]))
     return ColumnTransformer(branches, remainder="drop")

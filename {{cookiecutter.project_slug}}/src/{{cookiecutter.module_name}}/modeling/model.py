@@ -14,6 +14,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
 from ..dataset.schema import Schema
+from .estimators import needs_scaling
 from .features import build_preprocessor
 
 
@@ -21,7 +22,7 @@ def build_model(
     schema: Schema, min_category_frequency: int | float, estimator: BaseEstimator
 ) -> Pipeline:
     """All preprocessing inside: the model takes raw feature columns."""
-    preprocessor = build_preprocessor(schema, min_category_frequency)
+    preprocessor = build_preprocessor(schema, min_category_frequency, needs_scaling(estimator))
     return Pipeline([("preprocess", preprocessor), ("model", clone(estimator))])
 
 

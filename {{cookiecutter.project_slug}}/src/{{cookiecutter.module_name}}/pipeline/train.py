@@ -1,12 +1,19 @@
 """Stage train: fit preprocessing + estimator as one Pipeline, check it beats a dummy baseline
-on a validation view, then store it in models/ and in MLflow (run, registry, lineage tags)."""
+on a validation view, export it to ONNX (checked against scikit-learn on the test split), then
+store it in models/ and in MLflow (run, registry, lineage tags).
+
+The model directory holds, beside MLflow's files, the schema of the raw data (what a record
+sent for prediction may hold) and the ONNX export with its verification."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.pipeline import Pipeline
 
 from ..config import Params, load_params
 from ..dataset.schema import Schema
@@ -14,10 +21,15 @@ from ..dataset.split import split_off
 from ..modeling.estimators import build_baseline, build_estimator
 from ..modeling.metrics import is_better, primary_metric, task_scores
 from ..modeling.model import build_model, fit
+from ..modeling.onnx_export import Verification, export_verified
 from ..paths import (
     MODEL_DIR,
+    MODEL_ONNX,
+    MODEL_ONNX_CHECK,
+    MODEL_SCHEMA,
     RUN_FILE,
     SCHEMA_FILE,
+    TEST_DATA,
     TRAIN_DATA,
     UNLOGGED_RUN_FILE,
     require_outputs,
@@ -32,7 +44,7 @@ def run(root: Path | str = ".") -> dict[str, str]:
     root = Path(root)
     params = load_params(root)
     check_tracking_server(params.mlflow.tracking_uri)  # in seconds, before the fit
-    require_outputs(root, SCHEMA_FILE, TRAIN_DATA)
+    require_outputs(root, SCHEMA_FILE, TRAIN_DATA, TEST_DATA)
     schema = Schema.load(root / SCHEMA_FILE)
     estimator = build_estimator(
         params.model.name, params.model.params, schema.task, params.split.seed
@@ -42,6 +54,8 @@ def run(root: Path | str = ".") -> dict[str, str]:
     features, target = train[list(schema.features)], train[schema.target]
     model = build_model(schema, params.features.min_category_frequency, estimator)
     model = fit(model, features, target)
+    test = pd.read_parquet(root / TEST_DATA)
+    extras, verification = model_extras(model, schema, test[features.columns], params)
 
     run_record = {
         "params": run_params(params, schema, estimator, rows=len(train)),
@@ -49,15 +63,16 @@ def run(root: Path | str = ".") -> dict[str, str]:
         "tags": lineage_tags(root, params.data.raw_path),
         "primary_metric": f"val_{primary_metric(schema.task)}",
     }
+    run_record["tags"]["onnx_verified"] = str(verification.verified).lower()
     # imports mlflow (seconds): only once everything above has passed
     from ..tracking import training_run
 
     try:
         logged = training_run.log_training(
-            params.mlflow, model=model, features=features, **run_record
+            params.mlflow, model=model, features=features, extras=extras, **run_record
         )
     except training_run.LOGGING_ERRORS as error:
-        training_run.keep_unlogged(root, model, features, run_record)
+        training_run.keep_unlogged(root, model, features, extras, run_record)
         problem = " ".join(str(error).split())[:160]
         raise TrackingUnavailable(
             f"MLflow tracking store {params.mlflow.tracking_uri} failed while logging the run "
@@ -73,6 +88,29 @@ def run(root: Path | str = ".") -> dict[str, str]:
         + (f" (alias {params.mlflow.model_alias!r})" if logged["promoted"] else "")
     )
     return logged
+
+
+def model_extras(
+    model: Pipeline, schema: Schema, test: pd.DataFrame, params: Params
+) -> tuple[dict[str, bytes], Verification]:
+    """The files train adds to the model directory: the schema and, when asked for, the ONNX
+    export with what its check against scikit-learn on the test split found."""
+    extras = {MODEL_SCHEMA: (json.dumps(asdict(schema), indent=2) + "\n").encode()}
+    if not params.onnx.export:
+        verification = Verification(False, "onnx.export is false in params.yaml")
+    else:
+        serialised, verification = export_verified(model, schema, test, params.onnx.tolerance)
+        if serialised is not None:
+            extras[MODEL_ONNX] = serialised
+    extras[MODEL_ONNX_CHECK] = (json.dumps(verification.as_dict(), indent=2) + "\n").encode()
+    if verification.verified:
+        print(
+            f"ONNX export verified on {verification.rows} test rows (largest difference "
+            f"{verification.max_difference:.1e}): predictions use onnxruntime"
+        )
+    else:
+        print(f"ONNX export not used, predictions use scikit-learn: {verification.reason}")
+    return extras, verification
 
 
 def compare_with_baseline(

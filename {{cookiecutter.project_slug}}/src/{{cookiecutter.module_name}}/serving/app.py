@@ -1,17 +1,19 @@
 """The prediction API (FastAPI): `make serve`, or `python -m <package>.serving`.
 
-    POST /predict   {"records": [{feature: value, ...}, ...]} -> predictions (+ probabilities)
+    POST /predict   {"records": [{column: value, ...}, ...]} -> predictions (+ probabilities, IDs)
     GET  /health    alive;  GET /ready  model loaded;  GET /metrics  Prometheus;  GET /docs
 
-Which model is served is configuration (params.yaml `serving.model_source` and
+Which model is served is configuration (params.yaml `predict.model_source` and
 `mlflow.model_alias`, or MODEL_SOURCE / MODEL_ALIAS / MLFLOW_TRACKING_URI): `local` serves
 models/model from `make repro`, `registry` the registered version the alias points to (train
-moves it). The request schema comes from the model's MLflow signature, recorded at training.
-Bad input gets a 422 that names each bad field; requests are logged as JSON lines.
+moves it). A record is a row of the raw data as it is (predict/records.py, shared with
+`make predict`); bad input gets a 422 that names each bad field; requests are logged as JSON
+lines.
 """
 
 # No `from __future__ import annotations`: FastAPI must see the request model built at run time.
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,10 +26,11 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from ..config import Params, has_capability, load_params
+from ..predict.model_source import PredictionModel, load_model
+from ..predict.records import RecordSchema
+from ..predict.scorer import score
 from .auth import BearerToken, api_token
-from .model_loader import ServedModel, load_served
-from .records import field_errors, request_models
-from .scoring import score_columns
+from .openapi import error_detail, request_body, response_model
 from .telemetry import ApiMetrics, BodyLimit, MetricsMiddleware
 
 LOGGER = logging.getLogger(__name__)
@@ -57,7 +60,15 @@ def create_app(root: Path | str = ".", params: Params | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": field_errors(list(error.errors()))}, status_code=422)
+        detail = [
+            {
+                "loc": [str(part) for part in found["loc"]],
+                "msg": found["msg"],
+                "type": found["type"],
+            }
+            for found in error.errors()
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
 
     add_probes(app)
     served = attempt_loading(app)
@@ -68,10 +79,10 @@ def create_app(root: Path | str = ".", params: Params | None = None) -> FastAPI:
     return app
 
 
-def attempt_loading(app: FastAPI) -> ServedModel | None:
+def attempt_loading(app: FastAPI) -> PredictionModel | None:
     """Load the configured model; on failure keep the reason for /ready (blocking: seconds)."""
     try:
-        return load_served(app.state.root, app.state.params)
+        return load_model(app.state.root, app.state.params)
     except RuntimeError as error:  # missing, or the registry cannot be reached
         problem = str(error)
     except Exception as error:  # an unreadable model: the API must stay up all the same
@@ -83,7 +94,7 @@ def attempt_loading(app: FastAPI) -> ServedModel | None:
     return None
 
 
-def install(app: FastAPI, served: ServedModel) -> None:
+def install(app: FastAPI, served: PredictionModel) -> None:
     """Serve `served`: the real /predict replaces the 503 one; the drift gauges start."""
     state = app.state
     app.router.routes = [route for route in app.router.routes if route.path != "/predict"]
@@ -133,8 +144,7 @@ def add_probes(app: FastAPI) -> None:
         served = state.served
         if served is None:
             return JSONResponse({"status": "unavailable", "reason": state.problem}, 503)
-        scorer = "numpy" if served.fast is not None else "pipeline"
-        return JSONResponse({"status": "ready", "model": served.info, "scorer": scorer})
+        return JSONResponse({"status": "ready", "model": served.info, "scorer": served.scorer})
 
     @app.get("/metrics", tags=["probes"], response_class=Response)
     async def prometheus() -> Response:
@@ -145,37 +155,84 @@ def add_probes(app: FastAPI) -> None:
 
 
 def add_predict(
-    app: FastAPI, served: ServedModel, max_rows: int, metrics: ApiMetrics, window: Any
+    app: FastAPI, served: PredictionModel, max_rows: int, metrics: ApiMetrics, window: Any
 ) -> None:
-    """/predict, its request schema built from the served model's signature."""
+    """/predict, its request schema the served model's records (OpenAPI shows it)."""
     metrics.info.labels(served.name, served.version, served.source).set(1)
     metrics.ready.set(1)
-    body_model, response_model = request_models(served, max_rows)
-    columns = list(served.columns)
+    records_schema = RecordSchema(served.schema, app.state.params.data.decimal)
     classes = [str(label) for label in served.classes]
+    ids = records_schema.ids
 
     @app.post(
         "/predict",
-        response_model=response_model,
+        response_model=response_model(classes, ids),
+        openapi_extra={"requestBody": request_body(records_schema, max_rows)},
         responses={
             400: {"description": "The body is not UTF-8 text"},
             422: {"description": "Invalid records: one error per bad field"},
         },
     )
-    async def predict(body: body_model) -> JSONResponse:
-        """Predict a batch of records (the training features, by name; null = missing)."""
-        records = body.records
-        values = {column: [getattr(row, column) for row in records] for column in columns}
+    async def predict(request: Request) -> JSONResponse:
+        """Predict a batch of records: rows of the raw data (features by name, null = missing;
+        other raw columns ignored, ID columns echoed back)."""
+        records, problem = parse_records(await request.body(), max_rows)
+        if problem is not None:
+            return problem
+        checked = records_schema.check_records(records)
+        if checked.errors:
+            return JSONResponse({"detail": error_detail(checked.errors)}, status_code=422)
         try:
-            result = score_columns(served, values, classes)
+            scores = score(served, checked.features)
         except (ValueError, TypeError) as error:
             detail = [{"loc": ["body", "records"], "msg": str(error), "type": "model_input"}]
             return JSONResponse({"detail": detail}, status_code=422)
-        metrics.observe_predictions(len(records), result["predictions"], bool(classes))
+        predictions = [str(p) for p in scores.predictions] if classes else scores.predictions
+        answer: dict[str, Any] = {"model": served.info, "predictions": list(predictions)}
+        if classes:
+            answer["probabilities"] = [
+                {label: round(float(p), 6) for label, p in zip(classes, row, strict=True)}
+                for row in scores.probabilities
+            ]
+        if ids:
+            answer["ids"] = checked.ids.to_dict("records")
+        metrics.observe_predictions(len(records), answer["predictions"], bool(classes))
         if window is not None:
-            lists = values.values()
-            window.add([dict(zip(columns, row, strict=True)) for row in zip(*lists, strict=True)])
-        return JSONResponse({"model": served.info, **result})
+            window.add(checked.features.to_dict("records"))
+        return JSONResponse(answer)
+
+
+def parse_records(body: bytes, max_rows: int) -> tuple[list[Any], JSONResponse | None]:
+    """The records of a /predict body, or the 400/422 answer for a body that has none."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return [], JSONResponse({"detail": "the body is not UTF-8 text"}, status_code=400)
+    errors = []
+    try:
+        payload = json.loads(text)
+    except ValueError as error:
+        payload = None
+        errors.append((["body"], f"JSON decode error: {error}", "json_invalid"))
+    if payload is not None and not isinstance(payload, dict):
+        errors.append((["body"], "the body is an object with records", "model_type"))
+    records = None
+    if isinstance(payload, dict):
+        for key in payload:
+            if key != "records":
+                errors.append((["body", key], "extra field not permitted", "extra_forbidden"))
+        records = payload.get("records")
+        if "records" not in payload:
+            errors.append((["body", "records"], "field required", "missing"))
+        elif not isinstance(records, list):
+            errors.append((["body", "records"], "a list of records is required", "list_type"))
+        elif not 1 <= len(records) <= max_rows:
+            message = f"between 1 and {max_rows} records per request"
+            errors.append((["body", "records"], message, "too_long" if records else "too_short"))
+    if errors:
+        detail = [{"loc": loc, "msg": message, "type": kind} for loc, message, kind in errors]
+        return [], JSONResponse({"detail": detail}, status_code=422)
+    return records, None
 
 
 def drift_gauges(root: Path, params: Params, registry: CollectorRegistry) -> Any:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ..config import MlflowSection, load_params
-from ..paths import MODEL_DIR, RUN_FILE, UNLOGGED_RUN_FILE, write_json
+from ..paths import MODEL_DIR, MODEL_EXTRAS, RUN_FILE, UNLOGGED_RUN_FILE, write_json
 from .server import check_tracking_server
 
 
@@ -81,7 +81,12 @@ def log_kept(root: Path, settings: MlflowSection) -> dict[str, str]:
     example = json.loads((root / MODEL_DIR / "input_example.json").read_text(encoding="utf-8"))
     features = pd.DataFrame(example["data"], columns=example["columns"])
     model = load_pipeline(root / MODEL_DIR)
-    logged = log_training(settings, model=model, features=features, **record)
+    extras = {
+        name: (root / MODEL_DIR / name).read_bytes()
+        for name in MODEL_EXTRAS
+        if (root / MODEL_DIR / name).is_file()
+    }
+    logged = log_training(settings, model=model, features=features, extras=extras, **record)
     write_json(root / RUN_FILE, logged)
     kept.unlink()
     print(

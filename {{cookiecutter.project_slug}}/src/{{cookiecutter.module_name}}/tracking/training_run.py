@@ -24,7 +24,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 # What serving needs, pinned to the versions that trained the model. Listed explicitly: letting
 # MLflow infer them costs seconds (it reloads the model in a subprocess) and picks up whatever
 # else is installed (pytest, ruff...).
-SERVING_PACKAGES = ("mlflow", "scikit-learn", "pandas", "numpy")
+SERVING_PACKAGES = ("mlflow", "scikit-learn", "pandas", "numpy", "onnxruntime", "shap")
 
 
 # What may fail while logging to a store that went away mid-run (requests' errors are OSErrors).
@@ -49,12 +49,14 @@ def log_training(
     *,
     model: Pipeline,
     features: pd.DataFrame,
+    extras: dict[str, bytes],
     params: dict[str, object],
     metrics: dict[str, float],
     tags: dict[str, str],
     primary_metric: str,
 ) -> dict[str, str]:
-    """Log a run with the model, register it, tag both with lineage; return their ids."""
+    """Log a run with the model (and `extras`, files added to its directory), register it, tag
+    both with lineage; return their ids."""
     experiment_id = connect(settings)
     with mlflow.start_run(experiment_id=experiment_id) as run, quiet():
         mlflow.log_params(params)
@@ -63,6 +65,9 @@ def log_training(
         logged = mlflow.sklearn.log_model(
             model, name="model", tags=tags, **model_format(model, features)
         )
+        with tempfile.TemporaryDirectory() as scratch:
+            write_extras(Path(scratch), extras)
+            mlflow.MlflowClient().log_model_artifacts(logged.model_id, scratch)
         registered = mlflow.register_model(
             logged.model_uri, settings.registered_model_name, tags=tags
         )
@@ -78,13 +83,21 @@ def log_training(
     }
 
 
-def keep_unlogged(root: Path, model: Pipeline, features: pd.DataFrame, run: dict) -> None:
+def write_extras(directory: Path, extras: dict[str, bytes]) -> None:
+    for name, content in extras.items():
+        (directory / name).write_bytes(content)
+
+
+def keep_unlogged(
+    root: Path, model: Pipeline, features: pd.DataFrame, extras: dict[str, bytes], run: dict
+) -> None:
     """The store failed after the fit: save the model to models/model (no store needed) and the
     run it should have been (params, metrics, tags) beside it, for `tracking log-kept`."""
     destination = root / MODEL_DIR
     shutil.rmtree(destination, ignore_errors=True)
     with quiet():
         mlflow.sklearn.save_model(model, str(destination), **model_format(model, features))
+    write_extras(destination, extras)
     write_json(root / UNLOGGED_RUN_FILE, run)
 
 

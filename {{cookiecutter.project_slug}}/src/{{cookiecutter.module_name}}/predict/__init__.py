@@ -1,0 +1,1 @@
+"""Predictions from the trained model: which model, what a record may hold, scoring, batches."""

@@ -1,0 +1,52 @@
+"""What the API's OpenAPI document says of /predict: the request body (records as the raw data
+has them, from the served model's schema) and the answer."""
+
+from typing import Any
+
+from pydantic import BaseModel, create_model
+
+from ..predict.records import FieldError, RecordSchema
+
+
+def request_body(records: RecordSchema, max_rows: int) -> dict[str, Any]:
+    """The `requestBody` of /predict."""
+    body = {
+        "title": "PredictRequest",
+        "type": "object",
+        "properties": {
+            "records": {
+                "type": "array",
+                "items": records.json_schema(),
+                "minItems": 1,
+                "maxItems": max_rows,
+            }
+        },
+        "required": ["records"],
+        "additionalProperties": False,
+    }
+    return {"required": True, "content": {"application/json": {"schema": body}}}
+
+
+def response_model(classes: list[Any], ids: list[str]) -> type[BaseModel]:
+    prediction = str if classes else float
+    fields: dict[str, Any] = {
+        "model": (dict[str, str], ...),
+        "predictions": (list[prediction], ...),
+    }
+    if classes:
+        fields["probabilities"] = (list[dict[str, float]], ...)
+    if ids:
+        fields["ids"] = (list[dict[str, Any]], ...)  # each record's ID columns, as sent
+    return create_model("PredictResponse", **fields)
+
+
+def error_detail(errors: list[FieldError]) -> list[dict[str, Any]]:
+    """Field-level 422 details, located as FastAPI locates its own."""
+    return [
+        {
+            "loc": ["body", "records", error.row, *([error.field] if error.field else [])],
+            "msg": error.message,
+            "type": error.type,
+        }
+        for error in errors
+    ]

@@ -1,0 +1,74 @@
+"""The ONNX export reproduces scikit-learn for every model family and task, on numbers with
+gaps, rare and unseen categories, and dates; a step without a converter is named."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.module_name }}.dataset.schema import CATEGORICAL, DATETIME, NUMERIC, Schema
+from {{ cookiecutter.module_name }}.modeling.estimators import FAMILIES, build_estimator
+from {{ cookiecutter.module_name }}.modeling.model import build_model
+from {{ cookiecutter.module_name }}.modeling.onnx_export import OnnxModel, export_verified
+
+ROWS = 400
+FEATURES = {"size": NUMERIC, "weight": NUMERIC, "colour": CATEGORICAL, "sold": DATETIME}
+
+
+def frame(task: str, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    size = rng.normal(10, 3, ROWS)
+    size[rng.random(ROWS) < 0.1] = np.nan
+    colour = rng.choice(["red", "blue", "green", "mauve"], ROWS, p=[0.5, 0.3, 0.19, 0.01])
+    colour = colour.astype(object)
+    colour[rng.random(ROWS) < 0.05] = None
+    sold = pd.date_range("2020-01-01", periods=ROWS, freq="D").strftime("%Y-%m-%d")
+    features = pd.DataFrame(
+        {"size": size, "weight": rng.normal(5, 1, ROWS), "colour": colour, "sold": sold}
+    )
+    signal = np.nan_to_num(size, nan=10) + (colour == "red") * 3
+    if task == "classification":
+        target = pd.Series(np.where(signal > 11, "big", "small"))
+    else:
+        target = pd.Series(signal + rng.normal(0, 0.5, ROWS))
+    return features, target
+
+
+def schema_for(task: str) -> Schema:
+    return Schema("target", task, dict(FEATURES), {"sold": "ISO8601"}, {})
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_every_family_exports_and_verifies(task, family):
+    features, target = frame(task)
+    schema = schema_for(task)
+    estimator = build_estimator(family, {}, task, 0)
+    model = build_model(schema, 5, estimator).fit(features, target)  # "mauve" is infrequent
+    test, _ = frame(task, seed=1)
+    exported, verification = export_verified(model, schema, test, 1e-4)
+    assert verification.verified, verification
+    assert exported is not None and verification.rows == len(test) + 2  # with the edge rows
+
+    onnx = OnnxModel(exported, schema, model)
+    odd = test.head(3).astype(object)
+    odd.loc[0, "colour"] = "never seen"  # unseen: the infrequent column, as scikit-learn does
+    odd.loc[1, ["size", "sold"]] = None
+    odd.loc[2, "colour"] = "mauve"
+    expected = model.predict_proba(odd) if task == "classification" else model.predict(odd)
+    np.testing.assert_allclose(onnx.run(odd), expected, atol=1e-4, rtol=1e-4)
+
+
+def test_a_step_without_a_converter_is_named_and_scikit_learn_scores():
+    from sklearn.preprocessing import FunctionTransformer
+
+    features, target = frame("classification")
+    schema = schema_for("classification")
+    model = build_model(schema, 5, build_estimator("linear", {}, "classification", 0))
+    numeric = model.steps[0][1].transformers[0][1]
+    numeric.steps.append(("square", FunctionTransformer(np.square)))
+    model.fit(features, target)
+    exported, verification = export_verified(model, schema, features, 1e-4)
+    assert exported is None and not verification.verified
+    assert verification.reason.startswith("skl2onnx cannot convert it (NotImplementedError")
