@@ -135,8 +135,10 @@ def check_pyproject(pyproject: dict, answers: dict[str, str]) -> None:
     dvc = "dvc" if remote in ("local", "none") else f"dvc[{remote}]"
     assert any(dep.startswith(dvc + ">=") for dep in project["dependencies"])
     assert pyproject["tool"]["ruff"]["target-version"] == "py" + version.replace(".", "")
-    monitoring = {"scipy", "matplotlib", "prometheus-client"}
+    monitoring = {"scipy", "prometheus-client"}
     names = {dep.split(">=")[0].split("[")[0] for dep in project["dependencies"]}
+    # Every project predicts in batches (ONNX), explains (SHAP) and draws its report.
+    assert {"onnxruntime", "skl2onnx", "shap", "tqdm", "matplotlib", "pyarrow"} <= names
     assert (monitoring <= names) == (answers["monitoring"] == "yes")
     # prometheus-client is shared with serving; the others come with monitoring only.
     assert not (monitoring - {"prometheus-client"}) & names or answers["monitoring"] == "yes"

@@ -7,7 +7,14 @@ import json
 import numpy as np
 import pandas as pd
 
-from {{ cookiecutter.module_name }}.paths import METRICS_FILE, PLOTS_DIR, TEST_DATA
+from {{ cookiecutter.module_name }}.dataset.schema import Schema
+from {{ cookiecutter.module_name }}.paths import (
+    METRICS_FILE,
+    MODEL_CARD,
+    PLOTS_DIR,
+    SCHEMA_FILE,
+    TEST_DATA,
+)
 from {{ cookiecutter.module_name }}.pipeline.plots import COLUMNS, TASK_KINDS
 
 
@@ -30,6 +37,7 @@ def test_metrics_are_flat_floats_and_beat_the_baseline_on_the_test_split(pipelin
 def test_plot_files_hold_the_test_rows_of_the_task_and_are_empty_otherwise(pipeline_run):
     root = pipeline_run["root"]
     test_rows = len(pd.read_parquet(root / TEST_DATA))
+    schema = Schema.load(root / SCHEMA_FILE)
     task = "classification" if "accuracy" in pipeline_run["metrics"] else "regression"
     for kind, columns in COLUMNS.items():
         files = sorted((root / PLOTS_DIR / kind).glob("*.csv"))
@@ -42,6 +50,10 @@ def test_plot_files_hold_the_test_rows_of_the_task_and_are_empty_otherwise(pipel
             elif kind == "roc":
                 assert frame[["fpr", "tpr"]].stack().between(0, 1).all()
                 assert frame["fpr"].is_monotonic_increasing
+            elif kind == "importance":  # one row per raw feature, largest first
+                assert set(frame["feature"]) == set(schema.features)
+                assert frame["importance"].is_monotonic_decreasing
+                assert (frame["importance"] >= 0).all() and frame["importance"].iloc[0] > 0
             else:
                 assert len(frame) == test_rows
     if task == "regression":
@@ -50,3 +62,27 @@ def test_plot_files_hold_the_test_rows_of_the_task_and_are_empty_otherwise(pipel
         np.testing.assert_allclose(
             residuals["residual"], scatter["actual"] - scatter["predicted"], atol=1e-3
         )
+
+
+def test_the_model_card_describes_the_model_and_is_its_registered_description(pipeline_run):
+    from mlflow import MlflowClient
+
+    from {{ cookiecutter.module_name }}.config import load_params
+
+    root, logged = pipeline_run["root"], pipeline_run["logged"]
+    card = (root / MODEL_CARD).read_text(encoding="utf-8")
+    headings = [line for line in card.splitlines() if line.startswith("## ")]
+    assert headings[:4] == ["## What it predicts", "## Data", "## Test metrics", headings[3]]
+    assert headings[-3:] == ["## Parameters", "## Limitations", "## Reproduce it"]
+    assert "## What drives it" in headings
+    for name, value in pipeline_run["metrics"].items():
+        if not name.startswith("baseline_"):
+            assert f"| {name} | {value:.4f} |" in card
+    assert pipeline_run["dvc_md5"] in card  # the data it learnt from
+    if pipeline_run["commit"]:
+        assert f"git checkout {pipeline_run['commit']}" in card
+    client = MlflowClient(load_params(root).mlflow.tracking_uri)
+    version = client.get_model_version(logged["registered_model"], logged["registered_version"])
+    assert version.description == card
+    logged_files = {item.path for item in client.list_artifacts(logged["run_id"], "evaluation")}
+    assert logged_files == {"evaluation/model_card.md", "evaluation/feature_importance.csv"}

@@ -4,39 +4,13 @@ gaps, rare and unseen categories, and dates; a step without a converter is named
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from {{ cookiecutter.module_name }}.dataset.schema import CATEGORICAL, DATETIME, NUMERIC, Schema
+from conftest import synthetic_frame as frame
+from conftest import synthetic_schema as schema_for
 from {{ cookiecutter.module_name }}.modeling.estimators import FAMILIES, build_estimator
 from {{ cookiecutter.module_name }}.modeling.model import build_model
 from {{ cookiecutter.module_name }}.modeling.onnx_export import OnnxModel, export_verified
-
-ROWS = 400
-FEATURES = {"size": NUMERIC, "weight": NUMERIC, "colour": CATEGORICAL, "sold": DATETIME}
-
-
-def frame(task: str, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
-    rng = np.random.default_rng(seed)
-    size = rng.normal(10, 3, ROWS)
-    size[rng.random(ROWS) < 0.1] = np.nan
-    colour = rng.choice(["red", "blue", "green", "mauve"], ROWS, p=[0.5, 0.3, 0.19, 0.01])
-    colour = colour.astype(object)
-    colour[rng.random(ROWS) < 0.05] = None
-    sold = pd.date_range("2020-01-01", periods=ROWS, freq="D").strftime("%Y-%m-%d")
-    features = pd.DataFrame(
-        {"size": size, "weight": rng.normal(5, 1, ROWS), "colour": colour, "sold": sold}
-    )
-    signal = np.nan_to_num(size, nan=10) + (colour == "red") * 3
-    if task == "classification":
-        target = pd.Series(np.where(signal > 11, "big", "small"))
-    else:
-        target = pd.Series(signal + rng.normal(0, 0.5, ROWS))
-    return features, target
-
-
-def schema_for(task: str) -> Schema:
-    return Schema("target", task, dict(FEATURES), {"sold": "ISO8601"}, {})
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])

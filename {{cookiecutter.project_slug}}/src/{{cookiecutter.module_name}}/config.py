@@ -114,6 +114,12 @@ class PredictSection(Section):
     chunk_rows: Annotated[int, Field(gt=0)]  # make predict's rows per chunk (memory stays flat)
 
 
+class ExplainSection(Section):
+    background_rows: Annotated[int, Field(gt=0)]  # train rows kept with the model for SHAP
+    sample_rows: Annotated[int, Field(gt=0)]  # test rows evaluate explains for the importance
+    top_features: Annotated[int, Field(gt=0)]  # contributions per record /explain returns
+
+
 class MlflowSection(Section):
     ENV: ClassVar[dict[str, str]] = {
         "tracking_uri": "MLFLOW_TRACKING_URI",
@@ -134,6 +140,7 @@ class Params(Section):
     features: FeaturesSection
     model: ModelSection
     onnx: OnnxSection
+    explain: ExplainSection
     mlflow: MlflowSection
     predict: PredictSection
 

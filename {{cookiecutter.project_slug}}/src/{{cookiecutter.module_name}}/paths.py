@@ -22,11 +22,13 @@ RUN_FILE = Path("models/mlflow_run.json")
 # files train adds to the model directory beside MLflow's: the raw data's schema (what a record
 # sent for prediction may hold), the ONNX export and what its check against scikit-learn found
 MODEL_SCHEMA, MODEL_ONNX, MODEL_ONNX_CHECK = "schema.json", "model.onnx", "onnx.json"
-MODEL_EXTRAS = (MODEL_SCHEMA, MODEL_ONNX, MODEL_ONNX_CHECK)
+MODEL_BACKGROUND = "explain_background.parquet"  # train rows SHAP explains against
+MODEL_EXTRAS = (MODEL_SCHEMA, MODEL_ONNX, MODEL_ONNX_CHECK, MODEL_BACKGROUND)
 # the run train could not log (the tracking store failed after the fit): `tracking log-kept`
 UNLOGGED_RUN_FILE = Path("models/unlogged_run.json")
 # evaluate's outputs
 METRICS_FILE = Path("reports/metrics.json")
+MODEL_CARD = Path("reports/model_card.md")
 PLOTS_DIR = Path("reports/plots")
 
 

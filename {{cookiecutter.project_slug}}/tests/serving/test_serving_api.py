@@ -99,6 +99,45 @@ def test_raw_rows_are_accepted_with_the_columns_the_model_ignores(client, pipeli
     assert len(answer.json()["predictions"]) == 5
 
 
+def test_explain_names_what_moved_each_prediction(pipeline_run, rows):
+    """Every feature's contribution, from the expected output to the prediction (SHAP: they
+    add up); sorted by size; the same predictions as /predict."""
+    root = pipeline_run["root"]
+    params = load_params(root)
+    params.explain.top_features = 100  # all of them, to check that they add up
+    with TestClient(create_app(root, params)) as client:
+        body = {"records": rows[:4]}
+        answer = client.post("/explain", json=body)
+        assert answer.status_code == 200, answer.text
+        explained = answer.json()
+        predicted = client.post("/predict", json=body).json()
+    schema = Schema.load(root / "data/processed/schema.json")
+    assert [item["prediction"] for item in explained["explanations"]] == predicted["predictions"]
+    for position, item in enumerate(explained["explanations"]):
+        contributions = item["contributions"]
+        assert {c["feature"] for c in contributions} == set(schema.features)
+        sizes = [abs(c["contribution"]) for c in contributions]
+        assert sizes == sorted(sizes, reverse=True)
+        total = item["base_value"] + sum(c["contribution"] for c in contributions)
+        if explained["units"] == "probability":
+            expected = predicted["probabilities"][position][item["prediction"]]
+        elif explained["units"] == "target":
+            expected = predicted["predictions"][position]
+        else:
+            continue  # log-odds: not a quantity /predict answers
+        assert total == pytest.approx(expected, abs=1e-3)
+
+
+def test_explain_returns_the_top_features_only(client, rows):
+    answer = client.post("/explain", json={"records": rows[:2]})
+    assert answer.status_code == 200, answer.text
+    top = load_params(client.app.state.root).explain.top_features
+    for item in answer.json()["explanations"]:
+        assert len(item["contributions"]) == min(top, len(client.app.state.served.schema.features))
+    bad = client.post("/explain", json={"records": [{**rows[0], "unexpected": 1}]})
+    assert bad.status_code == 422
+
+
 def bad_requests(rows: list[dict]) -> dict[str, tuple[object, str]]:
     """Each bad body, with the field its error must name."""
     first = rows[0]

@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 
 from ..paths import METRICS_FILE, PLOTS_DIR
-from ..pipeline.plots import COLUMNS, TASK_KINDS
+from ..pipeline.plots import COLUMNS
 
 REPORT_FILE = Path("report.md")
 # Image links are relative to report.md, which sits at the project root like the working
@@ -112,6 +112,16 @@ def draw_scatter(frame: pd.DataFrame, x: str, y: str, kind: str, title: str, out
     _save(fig, ax, title, out)
 
 
+def draw_importance(frame: pd.DataFrame, title: str, out: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    shown = frame.head(15).iloc[::-1]  # the largest at the top
+    fig, ax = plt.subplots(figsize=(6, 0.35 * len(shown) + 1.2))
+    ax.barh(shown["feature"].astype(str), shown["importance"])
+    ax.set_xlabel("mean |SHAP value|")
+    _save(fig, ax, title, out)
+
+
 def _save(fig, ax, title: str, out: Path) -> None:
     import matplotlib.pyplot as plt
 
@@ -141,12 +151,16 @@ def draw_plots(root: Path) -> list[tuple[str, Path]]:
     if curves:
         images.append(("roc", IMAGE_DIR / "roc.png"))
         draw_roc(curves, titles["roc"], root / images[-1][1])
-    for kind in TASK_KINDS["regression"]:
+    for kind in ("predicted_vs_actual", "residuals"):
         x, y = COLUMNS[kind]
         frame = read_plot(plots_dir / kind / "test.csv")
         if frame is not None:
             images.append((kind, IMAGE_DIR / f"{kind}.png"))
             draw_scatter(frame, x, y, kind, titles[kind], root / images[-1][1])
+    importance = read_plot(plots_dir / "importance" / "test.csv")
+    if importance is not None:
+        images.append(("importance", IMAGE_DIR / "importance.png"))
+        draw_importance(importance, titles["importance"], root / images[-1][1])
     return [(titles[kind], path) for kind, path in images]
 
 

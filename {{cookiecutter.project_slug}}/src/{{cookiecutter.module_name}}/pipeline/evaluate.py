@@ -1,7 +1,8 @@
-"""Stage evaluate: score the model from models/ on the test split.
+"""Stage evaluate: score the model from models/ on the test split, explain it, describe it.
 
-Writes reports/metrics.json (DVC metrics) and reports/plots/ (DVC plots), and adds the scores to
-the MLflow run that trained the model.
+Writes reports/metrics.json (DVC metrics), reports/plots/ (DVC plots, feature importance among
+them) and reports/model_card.md; adds the scores, the importance and the card to the MLflow run
+that trained the model, and the card as the registered version's description.
 """
 
 from __future__ import annotations
@@ -9,16 +10,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from sklearn.pipeline import Pipeline
 
-from ..config import load_params
+from ..config import Params, load_params
 from ..dataset.schema import Schema
 from ..modeling.estimators import build_baseline
+from ..modeling.explain import Explainer, global_importance
 from ..modeling.metrics import primary_metric, roc_auc_ovr, task_scores
 from ..modeling.model import load_pipeline
 from ..paths import (
     METRICS_FILE,
+    MODEL_BACKGROUND,
+    MODEL_CARD,
     MODEL_DIR,
+    MODEL_ONNX_CHECK,
     PLOTS_DIR,
     RUN_FILE,
     SCHEMA_FILE,
@@ -30,7 +37,7 @@ from ..paths import (
     written,
 )
 from ..tracking.server import check_tracking_server
-from . import plots
+from . import model_card, plots
 
 
 def run(root: Path | str = ".") -> dict[str, float]:
@@ -49,29 +56,72 @@ def run(root: Path | str = ".") -> dict[str, float]:
     metrics = task_scores(schema.task, actual, predicted)
     headline = primary_metric(schema.task)
     baseline_score = task_scores(schema.task, actual, baseline_predicted)[headline]
-    if schema.task == "classification":
-        probabilities = model.predict_proba(features)
-        roc_auc = roc_auc_ovr(actual, probabilities, model.classes_)
-        if roc_auc is None:
-            print("roc_auc left out: the test split holds a single class")
-        else:
-            metrics["roc_auc"] = roc_auc
-        with written(root / PLOTS_DIR) as partial:
+    importance = feature_importance(root, model, features, params)
+    with written(root / PLOTS_DIR) as partial:
+        if schema.task == "classification":
+            probabilities = model.predict_proba(features)
+            roc_auc = roc_auc_ovr(actual, probabilities, model.classes_)
+            if roc_auc is None:
+                print("roc_auc left out: the test split holds a single class")
+            else:
+                metrics["roc_auc"] = roc_auc
             plots.write_classification(partial, actual, predicted, probabilities, model.classes_)
-    else:
-        with written(root / PLOTS_DIR) as partial:
+        else:
             plots.write_regression(partial, actual, predicted)
+        plots.write_importance(partial, importance)
     metrics[f"baseline_{headline}"] = baseline_score
-
     write_json(root / METRICS_FILE, metrics)
     print("test " + ", ".join(f"{name} {value:.4f}" for name, value in metrics.items()))
-
-    # Same names as metrics.json: the run's headline scores are the test ones (train's: val_*).
-    from ..tracking.training_run import log_test_metrics  # imports mlflow (seconds)
+    top = ", ".join(importance["feature"].head(3))
+    print(f"features that matter most (mean |SHAP|): {top}")
 
     trained = json.loads((root / RUN_FILE).read_text(encoding="utf-8"))
-    log_test_metrics(params.mlflow, trained, metrics)
+    onnx_check = json.loads((root / MODEL_DIR / MODEL_ONNX_CHECK).read_text(encoding="utf-8"))
+    card = model_card.render(
+        model_card.CardInputs(
+            params=params,
+            schema=schema,
+            trained=trained,
+            metrics=metrics,
+            train=train,
+            test=test,
+            predicted=np.asarray(predicted),
+            importance=importance,
+            estimator=model.steps[-1][1],
+            scorer=scorer_line(onnx_check),
+        )
+    )
+    with written(root / MODEL_CARD) as partial:
+        partial.write_text(card, encoding="utf-8")
+
+    # Same names as metrics.json: the run's headline scores are the test ones (train's: val_*).
+    from ..tracking.training_run import log_evaluation  # imports mlflow (seconds)
+
+    files = {
+        "feature_importance.csv": root / PLOTS_DIR / "importance" / "test.csv",
+        "model_card.md": root / MODEL_CARD,
+    }
+    log_evaluation(params.mlflow, trained, metrics, files, card)
     return metrics
+
+
+def feature_importance(
+    root: Path, model: Pipeline, features: pd.DataFrame, params: Params
+) -> pd.DataFrame:
+    """Mean |SHAP| per raw feature on (a sample of) the test split."""
+    background = pd.read_parquet(root / MODEL_DIR / MODEL_BACKGROUND)
+    explainer = Explainer(model, background, list(getattr(model, "classes_", [])))
+    rows = min(params.explain.sample_rows, len(features))
+    return global_importance(explainer, features.sample(rows, random_state=params.split.seed))
+
+
+def scorer_line(check: dict) -> str:
+    if check.get("verified"):
+        return (
+            f"It is exported to ONNX (model.onnx), which reproduces scikit-learn within "
+            f"{check['max_difference']:.1e} on the test split: predictions use onnxruntime."
+        )
+    return f"Predictions use scikit-learn: {check.get('reason', 'no ONNX export')}."
 
 
 def main() -> None:

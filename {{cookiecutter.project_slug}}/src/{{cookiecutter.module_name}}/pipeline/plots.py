@@ -20,10 +20,11 @@ COLUMNS = {
     "roc": ("fpr", "tpr"),
     "predicted_vs_actual": ("actual", "predicted"),
     "residuals": ("predicted", "residual"),
+    "importance": ("feature", "importance"),
 }
 TASK_KINDS = {
-    "classification": ("confusion", "roc"),
-    "regression": ("predicted_vs_actual", "residuals"),
+    "classification": ("confusion", "roc", "importance"),
+    "regression": ("predicted_vs_actual", "residuals", "importance"),
 }
 
 
@@ -53,6 +54,13 @@ def write_regression(plots_dir: Path, actual: pd.Series, predicted: np.ndarray) 
     actual = np.asarray(actual, dtype=float)
     _write(plots_dir / "predicted_vs_actual" / "test.csv", actual=actual, predicted=predicted)
     _write(plots_dir / "residuals" / "test.csv", predicted=predicted, residual=actual - predicted)
+
+
+def write_importance(plots_dir: Path, importance: pd.DataFrame) -> None:
+    """Mean |SHAP| per raw feature, largest first (modeling/explain.py)."""
+    _write(
+        plots_dir / "importance" / "test.csv", **{c: importance[c] for c in COLUMNS["importance"]}
+    )
 
 
 def _reset(plots_dir: Path, task: str) -> None:

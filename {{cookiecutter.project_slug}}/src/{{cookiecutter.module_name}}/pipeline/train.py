@@ -7,6 +7,7 @@ sent for prediction may hold) and the ONNX export with its verification."""
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -23,6 +24,7 @@ from ..modeling.metrics import is_better, primary_metric, task_scores
 from ..modeling.model import build_model, fit
 from ..modeling.onnx_export import Verification, export_verified
 from ..paths import (
+    MODEL_BACKGROUND,
     MODEL_DIR,
     MODEL_ONNX,
     MODEL_ONNX_CHECK,
@@ -55,7 +57,7 @@ def run(root: Path | str = ".") -> dict[str, str]:
     model = build_model(schema, params.features.min_category_frequency, estimator)
     model = fit(model, features, target)
     test = pd.read_parquet(root / TEST_DATA)
-    extras, verification = model_extras(model, schema, test[features.columns], params)
+    extras, verification = model_extras(model, schema, features, test[features.columns], params)
 
     run_record = {
         "params": run_params(params, schema, estimator, rows=len(train)),
@@ -91,11 +93,13 @@ def run(root: Path | str = ".") -> dict[str, str]:
 
 
 def model_extras(
-    model: Pipeline, schema: Schema, test: pd.DataFrame, params: Params
+    model: Pipeline, schema: Schema, train: pd.DataFrame, test: pd.DataFrame, params: Params
 ) -> tuple[dict[str, bytes], Verification]:
-    """The files train adds to the model directory: the schema and, when asked for, the ONNX
-    export with what its check against scikit-learn on the test split found."""
+    """The files train adds to the model directory: the schema, SHAP's reference rows and, when
+    asked for, the ONNX export with what its check against scikit-learn on the test split
+    found."""
     extras = {MODEL_SCHEMA: (json.dumps(asdict(schema), indent=2) + "\n").encode()}
+    extras[MODEL_BACKGROUND] = background_rows(train, params)
     if not params.onnx.export:
         verification = Verification(False, "onnx.export is false in params.yaml")
     else:
@@ -111,6 +115,15 @@ def model_extras(
     else:
         print(f"ONNX export not used, predictions use scikit-learn: {verification.reason}")
     return extras, verification
+
+
+def background_rows(features: pd.DataFrame, params: Params) -> bytes:
+    """A sample of the train features (no target) as Parquet: what SHAP explains against."""
+    rows = min(params.explain.background_rows, len(features))
+    sample = features.sample(rows, random_state=params.split.seed)
+    buffer = io.BytesIO()
+    sample.to_parquet(buffer)
+    return buffer.getvalue()
 
 
 def compare_with_baseline(

@@ -1,6 +1,7 @@
 """The prediction API (FastAPI): `make serve`, or `python -m <package>.serving`.
 
     POST /predict   {"records": [{column: value, ...}, ...]} -> predictions (+ probabilities, IDs)
+    POST /explain   the same body -> per record, the features that pushed the prediction most
     GET  /health    alive;  GET /ready  model loaded;  GET /metrics  Prometheus;  GET /docs
 
 Which model is served is configuration (params.yaml `predict.model_source` and
@@ -16,21 +17,25 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from ..config import Params, has_capability, load_params
+from ..modeling.explain import Explainer, top_contributions
+from ..paths import MODEL_BACKGROUND
 from ..predict.model_source import PredictionModel, load_model
 from ..predict.records import RecordSchema
 from ..predict.scorer import score
 from .auth import BearerToken, api_token
-from .openapi import error_detail, request_body, response_model
+from .openapi import error_detail, explain_response_model, request_body, response_model
 from .telemetry import ApiMetrics, BodyLimit, MetricsMiddleware
 
 LOGGER = logging.getLogger(__name__)
@@ -97,9 +102,12 @@ def attempt_loading(app: FastAPI) -> PredictionModel | None:
 def install(app: FastAPI, served: PredictionModel) -> None:
     """Serve `served`: the real /predict replaces the 503 one; the drift gauges start."""
     state = app.state
-    app.router.routes = [route for route in app.router.routes if route.path != "/predict"]
+    app.router.routes = [r for r in app.router.routes if r.path not in ("/predict", "/explain")]
     state.drift = drift_gauges(state.root, state.params, state.metrics.registry)
-    add_predict(app, served, state.params.serving.max_batch_rows, state.metrics, state.drift)
+    records = RecordSchema(served.schema, state.params.data.decimal)
+    max_rows = state.params.serving.max_batch_rows
+    add_predict(app, served, records, max_rows, state.metrics, state.drift)
+    add_explain(app, served, records, max_rows, state.params.explain.top_features)
     app.openapi_schema = None  # the request schema is the model's
     state.served, state.problem = served, ""
     LOGGER.info("model loaded", extra={"fields": served.info})
@@ -123,10 +131,12 @@ async def reload_until_loaded(app: FastAPI) -> AsyncIterator[None]:
 
 
 def add_unavailable(app: FastAPI) -> None:
-    @app.post("/predict", responses={503: {"description": "No model loaded"}})
-    async def unavailable() -> JSONResponse:
-        """No model is loaded: see /ready for why."""
-        return JSONResponse({"detail": app.state.problem}, status_code=503)
+    for path in ("/predict", "/explain"):
+
+        @app.post(path, responses={503: {"description": "No model loaded"}})
+        async def unavailable() -> JSONResponse:
+            """No model is loaded: see /ready for why."""
+            return JSONResponse({"detail": app.state.problem}, status_code=503)
 
 
 def add_probes(app: FastAPI) -> None:
@@ -155,12 +165,16 @@ def add_probes(app: FastAPI) -> None:
 
 
 def add_predict(
-    app: FastAPI, served: PredictionModel, max_rows: int, metrics: ApiMetrics, window: Any
+    app: FastAPI,
+    served: PredictionModel,
+    records_schema: RecordSchema,
+    max_rows: int,
+    metrics: ApiMetrics,
+    window: Any,
 ) -> None:
     """/predict, its request schema the served model's records (OpenAPI shows it)."""
     metrics.info.labels(served.name, served.version, served.source).set(1)
     metrics.ready.set(1)
-    records_schema = RecordSchema(served.schema, app.state.params.data.decimal)
     classes = [str(label) for label in served.classes]
     ids = records_schema.ids
 
@@ -200,6 +214,58 @@ def add_predict(
         if window is not None:
             window.add(checked.features.to_dict("records"))
         return JSONResponse(answer)
+
+
+def add_explain(
+    app: FastAPI, served: PredictionModel, records_schema: RecordSchema, max_rows: int, top: int
+) -> None:
+    """/explain: the same records as /predict; per record, the `top` features that moved the
+    prediction most (SHAP, modeling/explain.py). The explainer is built in the background
+    (SHAP takes seconds to import): the first call waits for it."""
+    explainer = ThreadPoolExecutor(max_workers=1).submit(build_explainer, served)
+    ids = records_schema.ids
+
+    @app.post(
+        "/explain",
+        openapi_extra={"requestBody": request_body(records_schema, max_rows)},
+        response_model=explain_response_model(ids),
+        responses={
+            400: {"description": "The body is not UTF-8 text"},
+            422: {"description": "Invalid records: one error per bad field"},
+            503: {"description": "No explainer for this model"},
+        },
+    )
+    async def explain(request: Request) -> JSONResponse:
+        """Explain a batch of records: per record, the prediction, the expected output the
+        contributions start from, and the features that contributed most (by size)."""
+        records, problem = parse_records(await request.body(), max_rows)
+        if problem is not None:
+            return problem
+        checked = records_schema.check_records(records)
+        if checked.errors:
+            return JSONResponse({"detail": error_detail(checked.errors)}, status_code=422)
+        try:
+            ready = await asyncio.wrap_future(explainer)
+        except Exception as error:  # SHAP cannot explain this model: say so, keep serving
+            return JSONResponse({"detail": f"no explainer: {error}"}, status_code=503)
+        predicted = list(score(served, checked.features).predictions)
+        found = await asyncio.to_thread(top_contributions, ready, checked.features, predicted, top)
+        labels = [str(p) for p in predicted] if served.classes else predicted
+        answer: dict[str, Any] = {
+            "model": served.info,
+            "units": ready.units,
+            "explanations": [
+                {"prediction": label, **item} for label, item in zip(labels, found, strict=True)
+            ],
+        }
+        if ids:
+            answer["ids"] = checked.ids.to_dict("records")
+        return JSONResponse(answer)
+
+
+def build_explainer(served: PredictionModel) -> Explainer:
+    background = pd.read_parquet(served.path / MODEL_BACKGROUND)
+    return Explainer(served.pipeline, background, served.classes)
 
 
 def parse_records(body: bytes, max_rows: int) -> tuple[list[Any], JSONResponse | None]:

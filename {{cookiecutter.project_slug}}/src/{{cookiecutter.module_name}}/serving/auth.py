@@ -9,7 +9,7 @@ import os
 from typing import Any
 
 TOKEN_VARIABLE = "API_TOKEN"
-PROTECTED = ("/predict",)
+PROTECTED = ("/predict", "/explain")
 
 
 def api_token() -> str | None:

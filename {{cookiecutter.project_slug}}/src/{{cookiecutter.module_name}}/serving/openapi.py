@@ -40,6 +40,29 @@ def response_model(classes: list[Any], ids: list[str]) -> type[BaseModel]:
     return create_model("PredictResponse", **fields)
 
 
+class Contribution(BaseModel):
+    feature: str
+    value: Any = None  # the record's value of the feature
+    contribution: float  # in the answer's units
+
+
+class Explanation(BaseModel):
+    prediction: str | float
+    base_value: float  # the expected output, before any feature's contribution
+    contributions: list[Contribution]  # the largest, by size
+
+
+def explain_response_model(ids: list[str]) -> type[BaseModel]:
+    fields: dict[str, Any] = {
+        "model": (dict[str, str], ...),
+        "units": (str, ...),  # probability, log-odds, or the target's (see modeling/explain.py)
+        "explanations": (list[Explanation], ...),
+    }
+    if ids:
+        fields["ids"] = (list[dict[str, Any]], ...)
+    return create_model("ExplainResponse", **fields)
+
+
 def error_detail(errors: list[FieldError]) -> list[dict[str, Any]]:
     """Field-level 422 details, located as FastAPI locates its own."""
     return [

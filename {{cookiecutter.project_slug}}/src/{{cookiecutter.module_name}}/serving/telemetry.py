@@ -14,7 +14,7 @@ LOGGER = logging.getLogger(__name__)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 ROWS_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000)
 # Endpoints measured under their own name; anything else (404s, scans) is "other".
-ENDPOINTS = ("/predict", "/health", "/ready", "/metrics", "/docs", "/openapi.json")
+ENDPOINTS = ("/predict", "/explain", "/health", "/ready", "/metrics", "/docs", "/openapi.json")
 
 
 class ApiMetrics:

@@ -80,6 +80,7 @@ def log_training(
         "registered_model": settings.registered_model_name,
         "registered_version": str(registered.version),
         "promoted": promoted,
+        "tags": tags,  # lineage, for the model card
     }
 
 
@@ -134,14 +135,29 @@ def copy_model(model_uri: str, destination: Path) -> None:
     destination.chmod(0o777 & ~umask)
 
 
-def log_test_metrics(
-    settings: MlflowSection, run: dict[str, str], metrics: dict[str, float]
+def log_evaluation(
+    settings: MlflowSection,
+    run: dict[str, str],
+    metrics: dict[str, float],
+    files: dict[str, Path],
+    description: str,
 ) -> None:
-    """Add the test scores to the training run (and its logged model), when it still exists."""
+    """Add evaluate's results to the training run (test scores, also on its logged model; the
+    importance and the model card as artifacts under evaluation/, by the names of `files`), and
+    the card as the registered version's description, when the run still exists."""
     mlflow.set_tracking_uri(settings.tracking_uri)
+    client = mlflow.MlflowClient()
     try:
         with quiet():
             mlflow.log_metrics(metrics, run_id=run["run_id"], model_id=run["model_id"])
+            with tempfile.TemporaryDirectory() as scratch:
+                for name, path in files.items():
+                    shutil.copy(path, Path(scratch) / name)
+                client.log_artifacts(run["run_id"], scratch, artifact_path="evaluation")
+            if run.get("registered_version"):
+                client.update_model_version(
+                    run["registered_model"], run["registered_version"], description=description
+                )
     except MlflowException as error:
         # e.g. models/ came from `dvc pull` and that run lives in someone else's store
-        print(f"test metrics not logged to MLflow run {run['run_id']}: {error.message}")
+        print(f"evaluation not logged to MLflow run {run['run_id']}: {error.message}")

@@ -1,0 +1,152 @@
+"""Why the model predicts what it does, with SHAP: per record (the API's /explain) and overall
+(evaluate's feature importance). Contributions are reported per raw feature: the columns the
+preprocessing makes of one feature (one-hot categories, date parts) are added up.
+
+The explainer fits the model family: TreeExplainer for forests and boosting (exact, and fast:
+about a millisecond a record here), LinearExplainer for linear models, SHAP's generic
+permutation explainer on a background sample for anything else. Contributions are in the units
+of what the explainer explains: probabilities for forests, log-odds for boosting and linear
+classifiers, the target's units for regressors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline
+
+from .estimators import TREE_MODELS
+
+LINEAR_MODELS = (LinearRegression, LogisticRegression, Ridge)
+FORESTS = ("RandomForest", "ExtraTrees", "DecisionTree")
+
+
+@dataclass
+class Explanations:
+    """Contributions of each raw feature to each record's output."""
+
+    values: np.ndarray  # records x raw features x outputs (1 for regression, else classes)
+    base: np.ndarray  # outputs: the expected output the contributions start from
+    features: list[str]  # raw feature names, in the order of `values`
+    units: str
+
+
+def raw_feature_of(model: Pipeline, features: list[str]) -> list[str]:
+    """For each column the preprocessing outputs, the raw feature it comes from: its name
+    (`branch__feature...`) starts with the feature's (the longest such name wins)."""
+    names = model.steps[0][1].get_feature_names_out()
+    by_length = sorted(features, key=len, reverse=True)
+    owners = []
+    for name in names:
+        stem = str(name).split("__", 1)[-1]
+        owner = next((feature for feature in by_length if stem.startswith(feature)), stem)
+        owners.append(owner)
+    return owners
+
+
+class Explainer:
+    def __init__(self, model: Pipeline, background: pd.DataFrame, classes: list[Any]) -> None:
+        import shap
+
+        self.preprocess, self.estimator = model.steps[0][1], model.steps[-1][1]
+        self.features = list(background.columns)
+        owners = raw_feature_of(model, self.features)
+        # transformed column -> raw feature: a 0/1 matrix that adds up a feature's columns
+        self.fold = np.zeros((len(owners), len(self.features)))
+        for column, owner in enumerate(owners):
+            if owner in self.features:
+                self.fold[column, self.features.index(owner)] = 1
+        self.classes = classes
+        reference = np.asarray(self.preprocess.transform(background), dtype=float)
+        if isinstance(self.estimator, TREE_MODELS):
+            self.explainer = shap.TreeExplainer(self.estimator)  # exact, needs no background
+            forest = type(self.estimator).__name__.startswith(FORESTS)
+            self.units = "probability" if classes and forest else self._margin_units()
+        elif isinstance(self.estimator, LINEAR_MODELS):
+            self.explainer = shap.LinearExplainer(self.estimator, reference)
+            self.units = self._margin_units()
+        else:
+            output = self.estimator.predict_proba if classes else self.estimator.predict
+            self.explainer = shap.Explainer(output, reference, algorithm="permutation")
+            self.units = "probability" if classes else "target"
+
+    def _margin_units(self) -> str:
+        return "log-odds" if self.classes else "target"
+
+    def explain(self, records: pd.DataFrame) -> Explanations:
+        transformed = np.asarray(self.preprocess.transform(records), dtype=float)
+        if hasattr(self.explainer, "shap_values"):
+            values = np.asarray(self.explainer.shap_values(transformed))
+            base = np.atleast_1d(np.asarray(self.explainer.expected_value, dtype=float))
+        else:  # the generic explainer answers with an Explanation
+            found = self.explainer(transformed)
+            values, base = np.asarray(found.values), np.atleast_1d(found.base_values[0])
+        if values.ndim == 2:  # one output: a regressor, or a binary classifier's margin
+            values = values[:, :, None]
+        if values.shape[0] != len(records) and values.shape[-1] == len(records):
+            values = np.moveaxis(values, 0, -1)  # older SHAP: a list per class
+        folded = np.einsum("rco,cf->rfo", values, self.fold)
+        return Explanations(folded, base, self.features, self.units)
+
+    def contributions(self, explanations: Explanations, predicted: list[Any]) -> list[np.ndarray]:
+        """Per record, the contribution of each raw feature to what was predicted: the
+        predicted class's output (a binary margin counts for the second class; the first
+        class's is its negative), or the regressor's output."""
+        out = []
+        for row, label in enumerate(predicted):
+            values = explanations.values[row]
+            if not self.classes or values.shape[1] == 1:
+                sign = -1.0 if self.classes and label == self.classes[0] else 1.0
+                out.append(sign * values[:, 0])
+            else:
+                out.append(values[:, self.classes.index(label)])
+        return out
+
+
+def top_contributions(
+    explainer: Explainer, records: pd.DataFrame, predicted: list[Any], top: int
+) -> list[dict[str, Any]]:
+    """Per record: the base value and the `top` largest contributions by size."""
+    explanations = explainer.explain(records)
+    answer = []
+    for row, values in enumerate(explainer.contributions(explanations, predicted)):
+        order = np.argsort(-np.abs(values))[:top]
+        base = explanations.base
+        if explainer.classes and len(base) == len(explainer.classes):
+            base_value = float(base[explainer.classes.index(predicted[row])])
+        else:
+            base_value = float(base[0]) * (
+                -1 if explainer.classes and predicted[row] == explainer.classes[0] else 1
+            )
+        answer.append(
+            {
+                "base_value": round(base_value, 6),
+                "contributions": [
+                    {
+                        "feature": explanations.features[i],
+                        "value": _json_value(records.iloc[row][explanations.features[i]]),
+                        "contribution": round(float(values[i]), 6),
+                    }
+                    for i in order
+                ],
+            }
+        )
+    return answer
+
+
+def global_importance(explainer: Explainer, records: pd.DataFrame) -> pd.DataFrame:
+    """Mean |SHAP| per raw feature over `records` (averaged over the classes), largest first."""
+    explanations = explainer.explain(records)
+    importance = np.abs(explanations.values).mean(axis=(0, 2))
+    frame = pd.DataFrame({"feature": explanations.features, "importance": importance})
+    return frame.sort_values("importance", ascending=False, ignore_index=True)
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
