@@ -1,6 +1,7 @@
 """The one typed configuration: params.yaml, validated section by section with pydantic.
 
-`load_params()` is the only reader of params.yaml: the stages, the monitor, the API and the CI
+`load_params()` is the only reader of params.yaml (through `read_params_file`, which a sweep
+also uses to vary its values): the stages, the monitor, the API and the CI
 helpers receive the `Params` it returns. Every section refuses unknown keys; environment
 variables that override a key are applied here too (see `Section.ENV`). Any mistake stops the
 program with one line naming the key and the fix, never a traceback.
@@ -120,6 +121,23 @@ class ExplainSection(Section):
     top_features: Annotated[int, Field(gt=0)]  # contributions per record /explain returns
 
 
+class SweepRange(Section):
+    """A range for random search: uniform between low and high (log: on a log scale)."""
+
+    low: float
+    high: float
+    log: bool = False
+    integer: bool = False  # draw whole numbers (n_estimators, max_depth...)
+
+
+class SweepSection(Section):
+    method: Literal["grid", "random"]  # grid: every combination; random: `runs` draws
+    runs: Annotated[int, Field(gt=0)]  # random: points drawn; grid: the most it may run
+    seed: int
+    # params.yaml key (model.params.n_estimators...) -> the values to try, or a range (random)
+    space: Annotated[dict[str, list[Any] | SweepRange], Field(min_length=1)]
+
+
 class MlflowSection(Section):
     ENV: ClassVar[dict[str, str]] = {
         "tracking_uri": "MLFLOW_TRACKING_URI",
@@ -141,6 +159,7 @@ class Params(Section):
     model: ModelSection
     onnx: OnnxSection
     explain: ExplainSection
+    sweep: SweepSection
     mlflow: MlflowSection
     predict: PredictSection
 
@@ -168,8 +187,9 @@ def params_model() -> type[Params]:
     return create_model("ProjectParams", __base__=Params, **sections)
 
 
-def load_params(root: Path | str = ".") -> Params:
-    """`<root>/params.yaml`, validated, with environment overrides and the embedded store."""
+def read_params_file(root: Path | str = ".") -> dict[str, Any]:
+    """`<root>/params.yaml` as written, unvalidated (a sweep changes values of it); one-line
+    errors for a file that is missing or no YAML mapping."""
     path = Path(root) / PARAMS_FILE
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -178,9 +198,16 @@ def load_params(root: Path | str = ".") -> Params:
     except yaml.YAMLError as error:
         problem = " ".join(str(error).split())
         raise SystemExit(f"{path} is not valid YAML: {problem}") from None
-    model = params_model()
     if not isinstance(raw, dict):
-        raise SystemExit(f"{path} must be a mapping with sections {', '.join(model.model_fields)}")
+        sections = ", ".join(params_model().model_fields)
+        raise SystemExit(f"{path} must be a mapping with sections {sections}")
+    return raw
+
+
+def load_params(root: Path | str = ".") -> Params:
+    """`<root>/params.yaml`, validated, with environment overrides and the embedded store."""
+    raw = read_params_file(root)
+    model = params_model()
     overridden = {}  # "section.key" -> the environment variable that set it
     for name, field in model.model_fields.items():
         section = raw.get(name)
@@ -199,8 +226,10 @@ def load_params(root: Path | str = ".") -> Params:
         )
         raise SystemExit(f"params.yaml: {problem}{source}") from None
     if not params.mlflow.tracking_uri:
-        store = (Path(root).resolve() / EMBEDDED_STORE).as_posix()
-        params.mlflow.tracking_uri = SQLITE + store
+        # A queued DVC experiment runs in a copy under .dvc/tmp/exps/: DVC_ROOT names the
+        # project it belongs to, whose store keeps the runs.
+        home = Path(os.environ.get("DVC_ROOT") or root).resolve()
+        params.mlflow.tracking_uri = SQLITE + (home / EMBEDDED_STORE).as_posix()
     return params
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -66,12 +67,22 @@ def run(root: Path | str = ".") -> dict[str, str]:
         "primary_metric": f"val_{primary_metric(schema.task)}",
     }
     run_record["tags"]["onnx_verified"] = str(verification.verified).lower()
+    # An experiment (`dvc exp run`, `make sweep`) is not registered: the one kept is, by
+    # `make register` after `dvc exp apply`.
+    experiment = os.environ.get("DVC_EXP_NAME")
+    if experiment:
+        run_record["tags"]["dvc_experiment"] = experiment
     # imports mlflow (seconds): only once everything above has passed
     from ..tracking import training_run
 
     try:
         logged = training_run.log_training(
-            params.mlflow, model=model, features=features, extras=extras, **run_record
+            params.mlflow,
+            model=model,
+            features=features,
+            extras=extras,
+            register=not experiment,
+            **run_record,
         )
     except training_run.LOGGING_ERRORS as error:
         training_run.keep_unlogged(root, model, features, extras, run_record)
@@ -84,11 +95,15 @@ def run(root: Path | str = ".") -> dict[str, str]:
         ) from None
     training_run.copy_model(logged["model_uri"], root / MODEL_DIR)
     write_json(root / RUN_FILE, logged)
-    print(
-        f"model saved to {MODEL_DIR}/, MLflow run {logged['run_id']}, registered as "
-        f"{logged['registered_model']} version {logged['registered_version']}"
-        + (f" (alias {params.mlflow.model_alias!r})" if logged["promoted"] else "")
-    )
+    if experiment:
+        registered = f"experiment {experiment}, not registered (`make register` once kept)"
+    else:
+        registered = f"registered as {logged['registered_model']} version " + str(
+            logged["registered_version"]
+        )
+        if logged["promoted"]:
+            registered += f" (alias {params.mlflow.model_alias!r})"
+    print(f"model saved to {MODEL_DIR}/, MLflow run {logged['run_id']}, {registered}")
     return logged
 
 

@@ -1,5 +1,6 @@
-"""`python -m <package>.tracking runs|ui|log-kept`: browse this project's MLflow tracking
-store, or log the run train kept when the store failed after the fit."""
+"""`python -m <package>.tracking runs|ui|log-kept|register`: browse this project's MLflow
+tracking store, log the run train kept when the store failed after the fit, or register the
+model of an experiment you kept (`dvc exp apply`)."""
 
 from __future__ import annotations
 
@@ -97,6 +98,43 @@ def log_kept(root: Path, settings: MlflowSection) -> dict[str, str]:
     return logged
 
 
+def register(root: Path, settings: MlflowSection) -> dict:
+    """Register the model in models/ (an applied experiment's: experiments are not registered)
+    and move the alias to it when it is at least as good."""
+    run_file = root / RUN_FILE
+    if not run_file.is_file():
+        raise SystemExit(f"{RUN_FILE} not found: run `make repro` (or `dvc exp apply`) first")
+    logged = json.loads(run_file.read_text(encoding="utf-8"))
+    if logged.get("registered_version"):
+        print(
+            f"{logged['registered_model']} version {logged['registered_version']} is the model "
+            "in models/ already: nothing to register"
+        )
+        return logged
+    check_tracking_server(settings.tracking_uri)
+    import mlflow
+
+    from .training_run import register_version
+
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    run = mlflow.MlflowClient().get_run(logged["run_id"])
+    metric = logged.get("primary_metric") or next(
+        name for name in run.data.metrics if name.startswith("val_")
+    )
+    version, promoted = register_version(
+        settings, logged["model_uri"], logged.get("tags", {}), metric, run.data.metrics
+    )
+    logged.update(
+        registered_model=settings.registered_model_name,
+        registered_version=version,
+        promoted=promoted,
+    )
+    write_json(run_file, logged)
+    alias = f", alias {settings.model_alias!r} moved to it" if promoted else ""
+    print(f"registered {settings.registered_model_name} version {version}{alias}")
+    return logged
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split(":")[1].strip())
     parser.add_argument("--root", type=Path, default=Path(), help="project root (default: .)")
@@ -107,12 +145,15 @@ def main(argv: list[str] | None = None) -> None:
     runs = commands.add_parser("runs", help="print the store's location and the latest runs")
     runs.add_argument("--limit", type=int, default=5)
     commands.add_parser("log-kept", help=f"log and register the run kept in {UNLOGGED_RUN_FILE}")
+    commands.add_parser("register", help="register the model in models/ (a kept experiment's)")
     args = parser.parse_args(argv)
     settings = load_params(args.root).mlflow
     if args.command == "runs":
         show_runs(settings, args.limit)
     elif args.command == "log-kept":
         log_kept(args.root, settings)
+    elif args.command == "register":
+        register(args.root, settings)
     else:
         open_ui(settings, args.host, args.port)
 

@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import pandas as pd
@@ -54,9 +55,11 @@ def log_training(
     metrics: dict[str, float],
     tags: dict[str, str],
     primary_metric: str,
-) -> dict[str, str]:
-    """Log a run with the model (and `extras`, files added to its directory), register it, tag
-    both with lineage; return their ids."""
+    register: bool = True,
+) -> dict[str, Any]:
+    """Log a run with the model (and `extras`, files added to its directory), register it
+    unless `register` is false (an experiment: the one kept is registered later), tag both
+    with lineage; return their ids."""
     experiment_id = connect(settings)
     with mlflow.start_run(experiment_id=experiment_id) as run, quiet():
         mlflow.log_params(params)
@@ -68,20 +71,37 @@ def log_training(
         with tempfile.TemporaryDirectory() as scratch:
             write_extras(Path(scratch), extras)
             mlflow.MlflowClient().log_model_artifacts(logged.model_id, scratch)
-        registered = mlflow.register_model(
-            logged.model_uri, settings.registered_model_name, tags=tags
-        )
-        promoted = promote(settings, str(registered.version), primary_metric, metrics)
+        version, promoted = None, False
+        if register:
+            version, promoted = register_version(
+                settings, logged.model_uri, tags, primary_metric, metrics
+            )
     return {
         "run_id": run.info.run_id,
         "experiment_id": experiment_id,
         "model_uri": logged.model_uri,
         "model_id": logged.model_id,
         "registered_model": settings.registered_model_name,
-        "registered_version": str(registered.version),
+        "registered_version": version,
         "promoted": promoted,
+        "primary_metric": primary_metric,
         "tags": tags,  # lineage, for the model card
     }
+
+
+def register_version(
+    settings: MlflowSection,
+    model_uri: str,
+    tags: dict[str, str],
+    primary_metric: str,
+    metrics: dict[str, float],
+) -> tuple[str, bool]:
+    """Register the logged model as a new version (tagged with lineage) and move the alias to
+    it when it is at least as good; (version, moved)."""
+    with quiet():
+        registered = mlflow.register_model(model_uri, settings.registered_model_name, tags=tags)
+    version = str(registered.version)
+    return version, promote(settings, version, primary_metric, metrics)
 
 
 def write_extras(directory: Path, extras: dict[str, bytes]) -> None:

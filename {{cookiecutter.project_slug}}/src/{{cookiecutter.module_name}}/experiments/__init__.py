@@ -1,0 +1,1 @@
+"""Hyper-parameter sweeps as DVC experiments, and their comparison."""
