@@ -8,7 +8,7 @@ BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: help demo test test-fast system-deps docs bench bench-drift bench-serve
+.PHONY: help demo test test-fast system-deps docs bench bench-drift bench-serve bench-predict
 
 help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,5 +47,13 @@ bench-drift: $(VENV)/.installed ## Drift detection vs Evidently, same run (PROJE
 	$(BIN)/python benchmarks/drift_benchmark.py --project $(PROJECT) \
 		--python $(PROJECT)/.venv/bin/python --evidently-python $(EVIDENTLY_PYTHON)
 
-bench-serve: $(VENV)/.installed ## Prediction API vs mlflow models serve with wrk (bakes + trains one)
-	$(BIN)/python benchmarks/serving_benchmark.py
+# MLSERVER_PYTHON: a venv with mlserver + mlserver-mlflow (see benchmarks/serving_benchmark.py);
+# BASELINE_REV: an earlier template revision whose API is measured in the same run.
+MLSERVER_PYTHON ?=
+BASELINE_REV ?=
+bench-serve: $(VENV)/.installed ## Prediction API vs MLServer, mlflow serve (and BASELINE_REV) with wrk
+	$(BIN)/python benchmarks/serving_benchmark.py $(if $(MLSERVER_PYTHON),--mlserver-python $(MLSERVER_PYTHON)) \
+		$(if $(BASELINE_REV),--baseline-rev $(BASELINE_REV))
+
+bench-predict: $(VENV)/.installed ## make predict on 1M rows vs pipeline.predict and mlflow models predict; memory 100k-5M (PROJECT=)
+	$(BIN)/python benchmarks/predict_benchmark.py --project $(PROJECT)

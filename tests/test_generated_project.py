@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -33,6 +34,7 @@ name = settings.registered_model_name
 versions = client.search_model_versions(f"name='{{name}}'")
 run = runs[0]
 models = client.search_logged_models([experiment.experiment_id])
+newest = max(versions, key=lambda v: int(v.version)) if versions else None
 print(json.dumps({{
     "tracking_uri": settings.tracking_uri,
     "runs": len(runs),
@@ -44,6 +46,16 @@ print(json.dumps({{
         {{"version": v.version, "run_id": v.run_id, "tags": v.tags}} for v in versions
     ],
     "run_id": run.info.run_id,
+    "run_files": [f.path for f in client.list_artifacts(run.info.run_id, "evaluation")],
+    "model_files": [
+        f.path for f in client.list_logged_model_artifacts(
+            json.load(open("models/mlflow_run.json"))["model_id"]
+        )
+    ],
+    "description": newest.description if newest else None,
+    "experiments": sorted(
+        r.data.tags["dvc_experiment"] for r in runs if "dvc_experiment" in r.data.tags
+    ),
 }}))
 """
 
@@ -130,6 +142,7 @@ def setup_test_and_repro(bake, **answers: str) -> Path:
         "dvc.lock",
         "reports/metrics.json",
         "reports/plots/",
+        "reports/model_card.md",
         "uv.lock",
         "data/processed/.gitignore",
         "models/.gitignore",
@@ -161,6 +174,15 @@ def test_default_project_end_to_end(bake, tools_on_path, tmp_path):
     assert state["params"]["data.target"] == "species"
     assert len(state["versions"]) == 1 and state["logged_models"]
     check_lineage(project, state, "penguins.csv", trained_at)
+    # The run holds the ONNX model, the importance and the card; the card describes the version.
+    assert {"model.onnx", "onnx.json", "schema.json", "MLmodel"} <= set(state["model_files"])
+    assert set(state["run_files"]) == {
+        "evaluation/feature_importance.csv",
+        "evaluation/model_card.md",
+    }
+    card = (project / "reports" / "model_card.md").read_text()
+    assert state["description"] == card and card.startswith("# Model card: my-ml-project version 1")
+    assert "importance" in html.lower()  # the SHAP plot beside the confusion matrix and ROC
 
     # Nothing changed: nothing runs.
     done = run([".venv/bin/dvc", "repro"], cwd=project)
@@ -202,7 +224,52 @@ def test_default_project_end_to_end(bake, tools_on_path, tmp_path):
     assert "up to date" in status.stdout
 
     check_outside_the_environment(project, first_key, new_value)
+    check_sweep(project)
     check_mlflow_ui(project, "my-ml-project")
+
+
+def check_sweep(project: Path) -> None:
+    """`make sweep JOBS=2` over the default grid (4 points): 4 experiments, 4 MLflow runs tagged
+    with their names, a comparison of the swept params; no registered version until one is
+    kept, then exactly one."""
+    before = mlflow_state(project, "my_ml_project")
+    done = run(["make", "sweep", "JOBS=2"], cwd=project)
+    table = [line for line in done.stdout.splitlines() if line.startswith("| sweep-")]
+    assert len(table) == 4, done.stdout[-3000:]
+    header = next(line for line in done.stdout.splitlines() if line.startswith("| experiment"))
+    assert header.split(" | ")[1:3] == [
+        "model.params.n_estimators",
+        "model.params.min_samples_leaf",
+    ]
+    after = mlflow_state(project, "my_ml_project")
+    assert after["runs"] == before["runs"] + 4
+    names = sorted(line.split(" | ")[0].removeprefix("| ") for line in table)
+    assert sorted(set(after["experiments"]) - set(before["experiments"])) == names
+    assert len(after["versions"]) == len(before["versions"])  # experiments are not registered
+    shown = run(["make", "sweep-show"], cwd=project).stdout
+    assert (
+        sorted(
+            line.split(" | ")[0].removeprefix("| ")
+            for line in shown.splitlines()
+            if line.startswith("| sweep-")
+        )
+        == names
+    )
+
+    best = shown.split("best by accuracy: ")[1].split(".")[0]
+    run([".venv/bin/dvc", "exp", "apply", best], cwd=project)
+    run(["make", "register"], cwd=project)
+    kept = mlflow_state(project, "my_ml_project")
+    assert len(kept["versions"]) == len(before["versions"]) + 1
+    newest = max(kept["versions"], key=lambda v: int(v["version"]))
+    assert newest["tags"]["dvc_experiment"] == best
+    assert kept["description"].startswith(
+        f"# Model card: my-ml-project version {newest['version']}"
+    )
+    status = run([".venv/bin/dvc", "status"], cwd=project)
+    assert "up to date" in status.stdout
+    git(project, "checkout", "-q", "--", ".")
+    run([".venv/bin/dvc", "checkout", "-q"], cwd=project)
 
 
 def check_outside_the_environment(project: Path, key: str, value: object) -> None:
@@ -230,7 +297,7 @@ def check_outside_the_environment(project: Path, key: str, value: object) -> Non
     lines = [line for line in done.stderr.splitlines() if not line.startswith("make:")]
     assert lines == [
         "params.yaml: unknown section servng (did you mean serving?); expected one of data, "
-        "split, features, model, mlflow, monitoring, serving"
+        "split, features, model, onnx, explain, sweep, mlflow, predict, monitoring, serving"
     ]
 
 
@@ -255,3 +322,44 @@ def test_regression_project_with_pip_on_the_oldest_python(bake, tools_on_path):
     check_lineage(project, state, "auto-mpg.csv", trained_at)
     runs = run(["make", "runs"], cwd=project).stdout
     assert "MLflow tracking store: sqlite:///" in runs and "version 1" in runs
+    check_raw_records_with_an_id(project, "auto-mpg.csv", "Name", "Miles_per_Gallon")
+
+
+# The API answers the raw CSV's own first rows (target dropped, missing values as null).
+RAW_ROWS_QUERY = r"""
+import json, sys
+import pandas as pd
+from fastapi.testclient import TestClient
+from {module}.serving.app import create_app
+
+raw = pd.read_csv("data/raw/{raw}").drop(columns=["{target}"]).head(10)
+records = json.loads(raw.to_json(orient="records"))
+with TestClient(create_app(".")) as client:
+    answer = client.post("/predict", json={{"records": records}})
+    explained = client.post("/explain", json={{"records": records[:2]}})
+    ready = client.get("/ready").json()
+print(json.dumps({{"status": answer.status_code, "body": answer.json(), "ready": ready,
+                  "explain": explained.status_code, "names": raw["{id_column}"].tolist()}}))
+"""
+
+
+def check_raw_records_with_an_id(project: Path, raw: str, id_column: str, target: str) -> None:
+    """A CSV with an ID-like column: the API takes its rows as they are and echoes the ID;
+    `make predict` on the whole file writes one prediction per row with the ID."""
+    module = project.name.replace("-", "_")
+    script = RAW_ROWS_QUERY.format(module=module, raw=raw, target=target, id_column=id_column)
+    done = run([".venv/bin/python", "-c", script], cwd=project)
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["status"] == 200, answer["body"]
+    assert answer["ready"]["scorer"] == "onnxruntime"
+    assert [row[id_column] for row in answer["body"]["ids"]] == answer["names"]
+    assert len(answer["body"]["predictions"]) == 10 and answer["explain"] == 200
+
+    run(["make", "predict", f"INPUT=data/raw/{raw}", "OUTPUT=build/predictions.csv"], cwd=project)
+    with (project / "data" / "raw" / raw).open(newline="", encoding="utf-8") as stream:
+        source = list(csv.DictReader(stream))
+    with (project / "build" / "predictions.csv").open(newline="", encoding="utf-8") as stream:
+        written = list(csv.DictReader(stream))
+    assert len(written) == len(source)
+    assert [row[id_column] for row in written] == [row[id_column] for row in source]
+    assert all(row["error"] == "" and float(row["prediction"]) > 0 for row in written)
