@@ -84,6 +84,8 @@ def start(cmd: list[str], cwd: Path, log: Path) -> subprocess.Popen:
 
 
 def stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
     os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=20)
@@ -188,10 +190,12 @@ def measure_api(project: Path, scratch: Path, body: str, args, label: str) -> di
         "module_name"
     ]
     python = str(project / ".venv/bin/python")
+    # Revisions before the package had sub-packages served it from <module>/serve.py.
+    entry = "serving" if (project / "src" / module / "serving").is_dir() else "serve"
     results: dict = {}
     port = free_port()
     api = start(
-        [python, "-m", f"{module}.serving", "--port", str(port)], project, scratch / f"{label}.log"
+        [python, "-m", f"{module}.{entry}", "--port", str(port)], project, scratch / f"{label}.log"
     )
     try:
         results["start_s"] = round(wait_until(f"http://127.0.0.1:{port}/ready", api), 1)

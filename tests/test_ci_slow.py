@@ -105,7 +105,7 @@ def test_report_then_retraining_path(bake, ci_env, tmp_path):
     deltas = [row.split("|")[-2].strip() for row in rows]
     assert any(re.fullmatch(r"-?\d+(\.\d+)?(e-?\d+)?", d) and float(d) != 0 for d in deltas), rows
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
-    assert sorted(Path(i).name for i in images) == ["confusion.png", "roc.png"]
+    assert sorted(Path(i).name for i in images) == ["confusion.png", "importance.png", "roc.png"]
     for image in images:
         assert (project / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from test_generated_project import free_port, run, tools_on_path
 
 pytestmark = pytest.mark.slow
@@ -299,6 +300,10 @@ def check_api(base: str, project: Path, expected: dict[str, Any]) -> None:
     example = json.loads((project / "models" / "model" / "input_example.json").read_text())
     records = [dict(zip(example["columns"], row, strict=True)) for row in example["data"]]
     assert len(records) > 1
+    # The API scores with the ONNX export, verified against scikit-learn within the project's
+    # onnx.tolerance, and answers probabilities rounded to 6 decimals.
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    tolerance = params["onnx"]["tolerance"] + 1e-6
     for batch in (records[:1], records):
         status, answer = call(base, "/predict", {"records": batch})
         assert status == 200, answer
@@ -306,7 +311,7 @@ def check_api(base: str, project: Path, expected: dict[str, Any]) -> None:
         assert answer["predictions"] == expected["predictions"][: len(batch)]
         for given, wanted in zip(answer["probabilities"], expected["probabilities"], strict=False):
             assert list(given) == expected["classes"]
-            assert list(given.values()) == pytest.approx(wanted, abs=1e-6)
+            assert list(given.values()) == pytest.approx(wanted, abs=tolerance)
 
     missing = {k: v for k, v in records[0].items() if k != "island"}
     wrong_type = {**records[1], "bill_length_mm": "long"}

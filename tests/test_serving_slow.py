@@ -494,7 +494,7 @@ def test_api_conforms_to_its_openapi_schema(trained, tmp_path):
     assert report.exists(), details
     result = json.loads(report.read_text())
     assert result["complete"] and result["errors"] == [], details
-    assert result["operations"]["tested"] == 4, details  # /health /ready /metrics /predict
+    assert result["operations"]["tested"] == 5, details  # /health /ready /metrics /predict /explain
     assert result["test_cases"]["generated"] >= 50, details
     assert result["failures"] == [], details
     assert done.returncode == 0, details

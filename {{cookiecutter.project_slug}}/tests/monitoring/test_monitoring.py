@@ -277,6 +277,31 @@ def test_window_is_bounded_and_exports_drift_gauges(project):
     assert families["model_drift_share"].samples[0].value == window.drift_share() > 0
 
 
+def test_window_takes_nulls_and_numbers_near_the_float_limit(project):
+    """API clients send null for a missing value and any JSON number: the gauges still update
+    (a huge value is an infinite effect, not a failed update)."""
+    schema, raw = project["schema"], project["raw"]
+    settings = project["params"].monitoring
+    reference = pd.read_parquet(project["root"] / settings.reference)
+    window = DriftWindow(reference, schema, settings, size=200, min_rows=50)
+    rows = resample(raw, rows=100, seed=4).drop(columns=[schema.target]).to_dict("records")
+    numeric = schema.columns(NUMERIC)[0]
+    for row in rows[:40]:
+        row.update(dict.fromkeys(row))  # every field null
+    for row, value in zip(rows[40:60], [1e308, 1.7e308] * 10, strict=True):
+        row[numeric] = value
+    window.add(rows)
+    scores = window.update()
+    assert scores[numeric]["failed"] and scores[numeric]["effect"] > 1e300
+    text = generate_latest(window.registry).decode()
+    families = {family.name: family for family in text_string_to_metric_families(text)}
+    effects = {s.labels["feature"]: s.value for s in families["model_drift_effect"].samples}
+    assert effects[numeric] == scores[numeric]["effect"] and set(effects) == set(scores)
+    # The distance itself, where the differences of the values overflow a float.
+    found = drift.numeric_drift(np.array([0.0, 1.0, 2.0]), np.array([-1e308, 0.0, 1e308]))
+    assert found.extra["wasserstein"] == pytest.approx(1e308 / 3 * 2)
+
+
 def test_retraining_decision_asks_the_monitor_about_a_batch(project, tmp_path):
     """`make retrain-check CURRENT=batch.csv`: the monitor's verdict decides, exit codes kept."""
     root = project["root"]

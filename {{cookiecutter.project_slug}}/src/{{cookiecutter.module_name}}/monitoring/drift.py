@@ -56,7 +56,12 @@ def numeric_drift(reference: np.ndarray, current: np.ndarray) -> Drift:
     scale = float(n) * float(m)
     d = float(np.max(cdf_gap, where=last_of_ties, initial=0.0)) / scale
     del last_of_ties
-    wasserstein = float(np.dot(cdf_gap[:-1], np.diff(values))) / scale
+    # Values near the float limit (a client may send 1e308) overflow their differences: scale
+    # them down by a power of two, exact, and back up at the end (inf when it is that large).
+    exponent = max(int(np.frexp(max(abs(values[0]), abs(values[-1])))[1]) - 960, 0)
+    steps = np.diff(np.ldexp(values, -exponent) if exponent else values)
+    wasserstein = float(np.ldexp(float(np.dot(cdf_gap[:-1], steps)) / scale, exponent))
+    del steps
     if max(n, m) <= SCIPY_KS_MAX_ROWS:
         p_value = float(stats.ks_2samp(reference, current).pvalue)
     else:

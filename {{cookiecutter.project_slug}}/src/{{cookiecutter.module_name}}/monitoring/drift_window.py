@@ -127,7 +127,9 @@ class DriftWindow:
         rows = feature_drift(self.reference, typed, self.schema, self.settings)
         self.scores = {row["column"]: row for row in rows}
         for column, row in self.scores.items():
-            self._effect.labels(column).set(row["effect"])
+            # Report rows hold None for a non-finite number: an effect too large to represent.
+            effect = math.inf if row["effect"] is None else row["effect"]
+            self._effect.labels(column).set(effect)
             self._p_value.labels(column).set(row["p_adjusted"])
             self._drifted.labels(column).set(int(row["failed"]))
         drifted = sum(row["failed"] for row in rows)
