@@ -34,6 +34,32 @@ def test_every_family_exports_and_verifies(task, family):
     np.testing.assert_allclose(onnx.run(odd), expected, atol=1e-4, rtol=1e-4)
 
 
+def test_column_names_that_are_not_identifiers_export_and_verify():
+    """Real CSV headers ("sold on", "size (cm)", accents): skl2onnx renames such inputs, and
+    the dates still reach the graph as all four of their parts."""
+    from {{ cookiecutter.module_name }}.dataset.schema import Schema
+
+    renames = {"size": "size (cm)", "weight": "wéight", "colour": "colour name", "sold": "sold on"}
+    features, target = frame("classification")
+    features = features.rename(columns=renames)
+    base = schema_for("classification")
+    schema = Schema(
+        base.target,
+        base.task,
+        {renames[column]: kind for column, kind in base.features.items()},
+        {"sold on": base.date_formats["sold"]},
+        {},
+    )
+    model = build_model(schema, 5, build_estimator("random_forest", {}, "classification", 0))
+    model.fit(features, target)
+    test, _ = frame("classification", seed=1)
+    exported, verification = export_verified(model, schema, test.rename(columns=renames), 1e-4)
+    assert verification.verified, verification
+    onnx = OnnxModel(exported, schema, model)
+    assert set(onnx.input_names) == set(schema.features)
+    assert all(name.isidentifier() for name in onnx.input_names.values())
+
+
 def test_a_step_without_a_converter_is_named_and_scikit_learn_scores():
     from sklearn.preprocessing import FunctionTransformer
 

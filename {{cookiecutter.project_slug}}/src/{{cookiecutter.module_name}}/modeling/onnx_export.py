@@ -193,7 +193,8 @@ def export(model: Pipeline, schema: Schema) -> bytes:
             inputs.append((column, FloatTensorType([None, width])))
     options = {id(model): {"zipmap": False}} if hasattr(model, "classes_") else None
     graph = convert_sklearn(model, initial_types=inputs, options=options, target_opset=OPSET)
-    _select_every_date_part(graph, schema.columns(DATETIME))
+    names = dict(zip(schema.features, (tensor.name for tensor in graph.graph.input), strict=True))
+    _select_every_date_part(graph, [names[column] for column in schema.columns(DATETIME)])
     return graph.SerializeToString()
 
 
@@ -240,6 +241,10 @@ class OnnxModel:
         self.session = session(serialised, threads)
         self.schema = schema
         self.vocabulary = category_vocabulary(model)
+        # skl2onnx names an input after its column, rewritten when the name is no identifier
+        # ("signup date" -> "signup_date"); the inputs keep the columns' order.
+        inputs = (tensor.name for tensor in self.session.get_inputs())
+        self.input_names = dict(zip(schema.features, inputs, strict=True))
 
     def run(self, frame: pd.DataFrame) -> np.ndarray:
         """Probabilities (classification, in the model's class order) or predictions."""
@@ -252,7 +257,7 @@ class OnnxModel:
                     values = values.astype(object)
                     values[unseen] = representative
                     feed[column] = values.astype(str)
-        outputs = self.session.run(None, feed)
+        outputs = self.session.run(None, {self.input_names[name]: feed[name] for name in feed})
         if self.schema.task == "classification":
             return np.asarray(outputs[1], dtype=float)
         return np.asarray(outputs[0], dtype=float).reshape(-1)
