@@ -58,6 +58,29 @@ def test_a_value_the_estimator_refuses_is_one_line(make_project):
         train.run(root)
 
 
+def test_the_alias_stays_on_a_better_model_unless_the_data_changed(make_project, monkeypatch):
+    """Validation scores compare only on the same data: a worse model on the same data leaves
+    the alias where it is; a model trained on new data takes it."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # the scratch project's own store
+    good = {"name": "random_forest", "params": {"n_estimators": 30}}
+    worse = {"name": "random_forest", "params": {"n_estimators": 1, "max_depth": 1}}
+    root = make_project(model=good)
+    prepare.run(root)
+    assert train.run(root)["promoted"]
+    make_project(model=worse)
+    assert not train.run(root)["promoted"]  # same data, a worse validation score
+
+    raw = pd.read_csv(root / project_params()["data"]["raw_path"])
+    make_project(raw.sample(frac=0.8, random_state=1), model=worse)  # new raw data
+    prepare.run(root)
+    logged = train.run(root)
+    assert logged["promoted"]
+    client = MlflowClient(load_params(root).mlflow.tracking_uri)
+    name = load_params(root).mlflow.registered_model_name
+    champion = client.get_model_version_by_alias(name, load_params(root).mlflow.model_alias)
+    assert str(champion.version) == logged["registered_version"] == "3"
+
+
 def test_the_run_and_the_registered_version_carry_lineage(pipeline_run):
     root, logged = pipeline_run["root"], pipeline_run["logged"]
     client = MlflowClient(load_params(root).mlflow.tracking_uri)

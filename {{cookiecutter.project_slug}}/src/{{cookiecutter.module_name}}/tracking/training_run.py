@@ -124,7 +124,7 @@ def keep_unlogged(
 
 def promote(settings: MlflowSection, version: str, metric: str, metrics: dict[str, float]) -> bool:
     """Point mlflow.model_alias at `version` unless the version it points to now has a better
-    validation score on `metric`; True when it moved."""
+    validation score on `metric`, measured on the same data; True when it moved."""
     name, alias = settings.registered_model_name, settings.model_alias
     client = mlflow.MlflowClient()
     try:
@@ -132,12 +132,26 @@ def promote(settings: MlflowSection, version: str, metric: str, metrics: dict[st
     except MlflowException:  # no version has the alias yet
         current = None
     if current is not None and current.run_id:
-        best = client.get_run(current.run_id).data.metrics.get(metric)
-        if best is not None and is_better(metric, best, metrics[metric]):
+        champion = client.get_run(current.run_id)
+        challenger = client.get_run(client.get_model_version(name, version).run_id)
+        best = champion.data.metrics.get(metric)
+        if validated_on(champion) != validated_on(challenger):
+            # New raw data (retraining, or a team's own CSV after the sample): the old score
+            # says nothing about the new model, so the newest data wins.
+            print(f"{alias!r} moves from version {current.version}: it was validated on other data")
+        elif best is not None and is_better(metric, best, metrics[metric]):
             print(f"{alias!r} stays on version {current.version} ({metric} {best:.4f})")
             return False
     client.set_registered_model_alias(name, alias, version)
     return True
+
+
+def validated_on(run: Any) -> tuple[object, ...]:
+    """What a run's validation score was measured on: the raw data's md5, target and split."""
+    split = sorted(
+        (key, value) for key, value in run.data.params.items() if key.startswith("split.")
+    )
+    return run.data.tags.get("data_md5"), run.data.params.get("data.target"), tuple(split)
 
 
 def copy_model(model_uri: str, destination: Path) -> None:
