@@ -185,3 +185,32 @@ def test_github_expressions_survive_rendering(baked):
                         assert len(ref) == 40 and "# v" in line, line
                 assert "persist-credentials: false" in text
                 assert "permissions:" in text
+
+
+def test_the_retraining_pull_request_carries_every_result_the_pipeline_keeps_in_git(baked):
+    """`cml pr create` proposes dvc.lock and every `cache: false` output of dvc.yaml, the same
+    list the project's `ci.retrain.results` commits locally."""
+    import yaml
+
+    for answers, project in baked:
+        if answers["ci_provider"] == "none":
+            continue
+        stages = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
+        kept = {"dvc.lock"}
+        for stage in stages.values():
+            for kind in ("outs", "metrics", "plots"):
+                for out in stage.get(kind, []):
+                    if isinstance(out, dict):
+                        ((path, options),) = out.items()
+                        if (options or {}).get("cache", True) is False:
+                            kept.add(path)
+        assert "reports/model_card.md" in kept
+        workflow = (
+            ".github/workflows/retrain.yml"
+            if answers["ci_provider"] == "github"
+            else ".gitlab-ci.yml"
+        )
+        text = (project / workflow).read_text()
+        command = text.split("cml pr create", 1)[1].split("cml comment create", 1)[0]
+        listed = {word for word in command.split() if word.startswith(("dvc.lock", "reports/"))}
+        assert listed == kept, (workflow, listed, kept)

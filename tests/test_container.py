@@ -319,9 +319,9 @@ def check_api(base: str, project: Path, expected: dict[str, Any]) -> None:
     status, answer = call(base, "/predict", {"records": [missing, wrong_type, extra]})
     assert status == 422, answer
     assert [(error["loc"], error["type"]) for error in answer["detail"]] == [
-        (["body", "records", "0", "island"], "missing"),
-        (["body", "records", "1", "bill_length_mm"], "float_type"),  # strict: no parsing text
-        (["body", "records", "2", "colour"], "extra_forbidden"),
+        (["body", "records", 0, "island"], "missing"),
+        (["body", "records", 1, "bill_length_mm"], "numeric_value"),  # strict: no parsing text
+        (["body", "records", 2, "colour"], "extra_forbidden"),
     ]
 
     status, metrics = http(base, "/metrics")

@@ -185,6 +185,14 @@ def test_invalid_json_is_a_422(client):
     assert answer.status_code == 422
 
 
+@pytest.mark.parametrize("path", ["/predict", "/explain"])
+@pytest.mark.parametrize("body", ["null", "[]", "3", '"records"'])
+def test_a_body_that_is_not_an_object_is_a_422(client, path, body):
+    answer = client.post(path, content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 422, answer.text
+    assert [error["loc"] for error in answer.json()["detail"]] == [["body"]]
+
+
 def test_numbers_may_be_written_as_integers_or_floats(client, rows):
     """Clients write 1990 or 1990.0 alike: both are the number a numeric feature takes."""
     numeric = client.app.state.served.schema.columns(NUMERIC)

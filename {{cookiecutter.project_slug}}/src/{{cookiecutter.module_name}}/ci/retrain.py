@@ -25,13 +25,26 @@ from pathlib import Path
 import yaml
 
 from ..config import Params, has_capability, load_params
-from ..paths import METRICS_FILE, PLOTS_DIR
 from ..tracking.lineage import pointer_md5
 from ..tracking.server import check_tracking_server
 
 LOCK_FILE = Path("dvc.lock")
-# What a retraining changes and a reviewer approves.
-RESULTS = [LOCK_FILE.as_posix(), METRICS_FILE.as_posix(), PLOTS_DIR.as_posix()]
+
+
+def results(root: Path) -> list[str]:
+    """What a retraining changes and a reviewer approves: dvc.lock and every output that git
+    keeps (`cache: false` in dvc.yaml: metrics, plot data, the model card), so a stage a team
+    adds is proposed too."""
+    stages = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    paths = [LOCK_FILE.as_posix()]
+    for stage in stages.values():
+        for kind in ("outs", "metrics", "plots"):
+            for out in stage.get(kind, []):
+                if isinstance(out, dict):
+                    (path, options), *_ = out.items()
+                    if (options or {}).get("cache", True) is False and path not in paths:
+                        paths.append(path)
+    return paths
 
 
 def trained_on(root: Path) -> dict[str, str]:
@@ -123,7 +136,7 @@ def run(
     done = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=root)
     if done.returncode != 0:
         raise SystemExit("dvc repro failed: no retraining branch created")
-    changed = git(root, "status", "--porcelain", "--", *RESULTS)
+    changed = git(root, "status", "--porcelain", "--", *results(root))
     if not changed:
         # Drift alone does not make a new model: the pipeline needs new labelled data.
         print(
@@ -138,7 +151,7 @@ def run(
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     branch = f"retrain/{stamp}"
     git(root, "switch", "--quiet", "--create", branch)
-    git(root, "add", "--", *RESULTS)
+    git(root, "add", "--", *results(root))
     git(root, "commit", "--quiet", "--no-verify", "-m", "Retrain the model on the current data")
     print(f"retrain: new model on branch {branch}; push it and open a pull request to review")
     github_output(retrained="true", branch=branch)

@@ -67,7 +67,7 @@ def create_app(root: Path | str = ".", params: Params | None = None) -> FastAPI:
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         detail = [
             {
-                "loc": [str(part) for part in found["loc"]],
+                "loc": list(found["loc"]),  # row numbers stay numbers, as FastAPI has them
                 "msg": found["msg"],
                 "type": found["type"],
             }
@@ -278,10 +278,12 @@ def parse_records(body: bytes, max_rows: int) -> tuple[list[Any], JSONResponse |
     try:
         payload = json.loads(text)
     except ValueError as error:
-        payload = None
+        payload = ...  # not None: that is what a body of `null` decodes to
         errors.append((["body"], f"JSON decode error: {error}", "json_invalid"))
-    if payload is not None and not isinstance(payload, dict):
-        errors.append((["body"], "the body is an object with records", "model_type"))
+    if payload is not ... and not isinstance(payload, dict):
+        errors.append(
+            (["body"], "the body must be a JSON object with a list of records", "model_type")
+        )
     records = None
     if isinstance(payload, dict):
         for key in payload:
