@@ -32,8 +32,9 @@ def as_numbers(frame: pd.DataFrame) -> np.ndarray:
     return numbers.to_numpy(dtype=float, na_value=np.nan)
 
 
-def as_text(frame: pd.DataFrame) -> np.ndarray:
-    """Strings, so booleans, numbers and text encode alike; missing is a category of its own."""
+def as_text(frame: pd.DataFrame | pd.Series) -> np.ndarray:
+    """Strings, so booleans, numbers and text encode alike; missing is a category of its own
+    (same shape as `frame`)."""
     return np.vectorize(_category, otypes=[object])(frame.to_numpy(dtype=object))
 
 

@@ -112,8 +112,14 @@ class RecordSchema:
                 good.append(position)
                 for name, value in values.items():
                     columns[name].append(value)
-        features = pd.DataFrame({name: columns[name] for name in self.features})
-        features = features.astype({name: float for name in self.numeric_columns()})
+        # Typed arrays in, no astype after: with pandas 3 that costs ~2 ms on a one-row request.
+        numeric = set(self.numeric_columns())
+        features = pd.DataFrame(
+            {
+                name: np.array(columns[name], dtype=float if name in numeric else object)
+                for name in self.features
+            }
+        )
         ids = pd.DataFrame({name: columns[name] for name in self.ids})
         return Checked(features, ids, np.asarray(good, dtype=int), errors)
 

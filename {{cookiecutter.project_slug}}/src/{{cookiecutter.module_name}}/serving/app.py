@@ -32,7 +32,7 @@ from ..config import Params, has_capability, load_params
 from ..modeling.explain import Explainer, top_contributions
 from ..paths import MODEL_BACKGROUND
 from ..predict.model_source import PredictionModel, load_model
-from ..predict.records import RecordSchema
+from ..predict.records import Checked, RecordSchema
 from ..predict.scorer import score
 from .auth import BearerToken, api_token
 from .openapi import error_detail, explain_response_model, request_body, response_model
@@ -190,12 +190,9 @@ def add_predict(
     async def predict(request: Request) -> JSONResponse:
         """Predict a batch of records: rows of the raw data (features by name, null = missing;
         other raw columns ignored, ID columns echoed back)."""
-        records, problem = parse_records(await request.body(), max_rows)
-        if problem is not None:
-            return problem
-        checked = records_schema.check_records(records)
-        if checked.errors:
-            return JSONResponse({"detail": error_detail(checked.errors)}, status_code=422)
+        checked = checked_body(await request.body(), records_schema, max_rows)
+        if isinstance(checked, JSONResponse):
+            return checked
         try:
             scores = score(served, checked.features)
         except (ValueError, TypeError) as error:
@@ -210,7 +207,7 @@ def add_predict(
             ]
         if ids:
             answer["ids"] = checked.ids.to_dict("records")
-        metrics.observe_predictions(len(records), answer["predictions"], bool(classes))
+        metrics.observe_predictions(len(checked.features), answer["predictions"], bool(classes))
         if window is not None:
             window.add(checked.features.to_dict("records"))
         return JSONResponse(answer)
@@ -238,12 +235,9 @@ def add_explain(
     async def explain(request: Request) -> JSONResponse:
         """Explain a batch of records: per record, the prediction, the expected output the
         contributions start from, and the features that contributed most (by size)."""
-        records, problem = parse_records(await request.body(), max_rows)
-        if problem is not None:
-            return problem
-        checked = records_schema.check_records(records)
-        if checked.errors:
-            return JSONResponse({"detail": error_detail(checked.errors)}, status_code=422)
+        checked = checked_body(await request.body(), records_schema, max_rows)
+        if isinstance(checked, JSONResponse):
+            return checked
         try:
             ready = await asyncio.wrap_future(explainer)
         except Exception as error:  # SHAP cannot explain this model: say so, keep serving
@@ -266,6 +260,19 @@ def add_explain(
 def build_explainer(served: PredictionModel) -> Explainer:
     background = pd.read_parquet(served.path / MODEL_BACKGROUND)
     return Explainer(served.pipeline, background, served.classes)
+
+
+def checked_body(
+    body: bytes, records_schema: RecordSchema, max_rows: int
+) -> Checked | JSONResponse:
+    """The checked records of a /predict or /explain body, or the 400/422 answer refusing it."""
+    records, problem = parse_records(body, max_rows)
+    if problem is not None:
+        return problem
+    checked = records_schema.check_records(records)
+    if checked.errors:
+        return JSONResponse({"detail": error_detail(checked.errors)}, status_code=422)
+    return checked
 
 
 def parse_records(body: bytes, max_rows: int) -> tuple[list[Any], JSONResponse | None]:
