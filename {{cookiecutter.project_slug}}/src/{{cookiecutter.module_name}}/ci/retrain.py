@@ -136,7 +136,8 @@ def run(
     done = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=root)
     if done.returncode != 0:
         raise SystemExit("dvc repro failed: no retraining branch created")
-    changed = git(root, "status", "--porcelain", "--", *results(root))
+    proposed = results(root)
+    changed = git(root, "status", "--porcelain", "--", *proposed)
     if not changed:
         # Drift alone does not make a new model: the pipeline needs new labelled data.
         print(
@@ -151,7 +152,7 @@ def run(
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     branch = f"retrain/{stamp}"
     git(root, "switch", "--quiet", "--create", branch)
-    git(root, "add", "--", *results(root))
+    git(root, "add", "--", *proposed)
     git(root, "commit", "--quiet", "--no-verify", "-m", "Retrain the model on the current data")
     print(f"retrain: new model on branch {branch}; push it and open a pull request to review")
     github_output(retrained="true", branch=branch)
