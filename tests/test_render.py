@@ -114,6 +114,7 @@ def test_every_option_renders_parses_and_lints(bake, answers):
     check_params_and_pipeline(project, parsed, answers)
     check_dvc_config(project, answers)
     check_cruft_state(parsed[".cruft.json"], answers)
+    check_devcontainer(project, parsed[".devcontainer/devcontainer.json"], answers)
 
     lint = [sys.executable, "-m", "ruff"]
     for args in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
@@ -122,6 +123,22 @@ def test_every_option_renders_parses_and_lints(bake, answers):
 
     assert git(project, "status", "--porcelain") == ""
     assert git(project, "branch", "--show-current").strip() == "main"
+
+
+def check_devcontainer(project, devcontainer: dict, answers: dict[str, str]) -> None:
+    """Valid for the Dev Containers spec (its schema, vendored in tests/schemas), on the
+    project's Python, set up by `make setup`, with the API and the MLflow UI forwarded."""
+    schema = TEMPLATE_DIR / "tests" / "schemas" / "devContainer.base.schema.json"
+    config = project / ".devcontainer" / "devcontainer.json"
+    check = [str(Path(sys.executable).parent / "check-jsonschema"), "--schemafile", str(schema)]
+    done = subprocess.run([*check, str(config)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert devcontainer["image"].endswith(f":1-{answers['python_version']}-bookworm")
+    assert devcontainer["postCreateCommand"].endswith("make setup")
+    assert ("uv" in devcontainer["postCreateCommand"]) == (answers["env_manager"] == "uv")
+    ports = [8000, 5000] if answers["serving"] == "yes" else [5000]
+    assert devcontainer["forwardPorts"] == ports
+    assert sorted(devcontainer["portsAttributes"]) == sorted(map(str, ports))
 
 
 def check_pyproject(pyproject: dict, answers: dict[str, str]) -> None:
@@ -240,6 +257,8 @@ def test_hostile_text_answers_read_back_exactly(bake):
     readme = (project / "README.md").read_text(encoding="utf-8")
     assert readme.startswith(f"# {HOSTILE['project_name']}\n")
     assert HOSTILE["author_name"] in (project / "LICENSE").read_text(encoding="utf-8")
+    devcontainer = project / ".devcontainer" / "devcontainer.json"
+    assert json.loads(devcontainer.read_text(encoding="utf-8"))["name"] == HOSTILE["project_name"]
     params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
     assert params["mlflow"]["experiment_name"] == "zoe-s-deja-vu-project"
     done = subprocess.run(

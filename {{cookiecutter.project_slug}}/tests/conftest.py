@@ -12,11 +12,15 @@ import pandas as pd
 import pytest
 import yaml
 
+from {{ cookiecutter.module_name }}.config import EMBEDDED_STORE, SQLITE
 from {{ cookiecutter.module_name }}.dataset.schema import CATEGORICAL, DATETIME, NUMERIC, Schema
 from {{ cookiecutter.module_name }}.pipeline import evaluate, prepare, train
 from {{ cookiecutter.module_name }}.tracking.lineage import file_md5
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Creating an MLflow sqlite store runs every schema migration (~3 s): scratch projects start
+# from a copy of one empty store, created once per test process by `empty_mlflow_store`.
+_EMPTY_STORE: list[Path] = []
 
 
 def project_params() -> dict:
@@ -38,7 +42,22 @@ def scaffold(root: Path, frame: pd.DataFrame | None = None, **changes: dict) -> 
         frame.to_csv(raw, index=False)
     text = yaml.safe_dump(params, allow_unicode=True, sort_keys=False)
     (root / "params.yaml").write_text(text, encoding="utf-8")
+    if _EMPTY_STORE and not (root / EMBEDDED_STORE).exists():
+        shutil.copy(_EMPTY_STORE[0], root / EMBEDDED_STORE)
     return root
+
+
+@pytest.fixture(scope="session", autouse=True)
+def empty_mlflow_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import mlflow
+
+    from {{ cookiecutter.module_name }}.tracking.mlflow_store import quiet
+
+    path = tmp_path_factory.mktemp("store") / EMBEDDED_STORE
+    with quiet():
+        mlflow.MlflowClient(tracking_uri=SQLITE + path.as_posix()).search_experiments()
+    _EMPTY_STORE.append(path)
+    return path
 
 
 @pytest.fixture

@@ -139,15 +139,27 @@ def test_chunks_and_parquet_give_the_same_predictions(trained, monkeypatch):
         ("", "is empty"),
     ],
 )
-def test_a_file_that_cannot_be_scored_exits_2_in_one_line(trained, tmp_path, content, message):
+def test_a_file_that_cannot_be_scored_exits_2_in_one_line(
+    trained, tmp_path, capsys, content, message
+):
     batch = tmp_path / "batch.csv"
     batch.write_text(content)
+    assert predict_main([str(batch), "--root", str(trained)]) == 2
+    error = capsys.readouterr().err
+    assert error.strip().startswith("predict: nothing scored:") and message in error
+    assert len(error.strip().splitlines()) == 1
+    assert not (trained / "data" / "predictions" / "batch.csv").exists()
+
+
+def test_the_command_exits_2_in_one_line_without_a_traceback(trained, tmp_path):
+    """What a scheduler sees, from a fresh interpreter (the cases above run in this one)."""
+    batch = tmp_path / "batch.csv"
+    batch.write_text("spend,plan\n1,basic\n")
     done = subprocess.run(
         [sys.executable, "-m", MODULE, str(batch), "--root", str(trained)],
         capture_output=True,
         text=True,
     )
     assert done.returncode == 2
-    assert done.stderr.strip().startswith("predict: nothing scored:") and message in done.stderr
+    assert done.stderr.strip().startswith("predict: nothing scored:")
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
-    assert not (trained / "data" / "predictions" / "batch.csv").exists()

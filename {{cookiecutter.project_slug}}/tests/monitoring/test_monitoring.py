@@ -21,6 +21,7 @@ from {{ cookiecutter.module_name }}.config import load_params
 from {{ cookiecutter.module_name }}.dataset.raw import read_raw
 from {{ cookiecutter.module_name }}.dataset.schema import CATEGORICAL, NUMERIC, Schema
 from {{ cookiecutter.module_name }}.monitoring import drift
+from {{ cookiecutter.module_name }}.monitoring.__main__ import main as monitoring_main
 from {{ cookiecutter.module_name }}.monitoring.checks import check_schema, feature_drift
 from {{ cookiecutter.module_name }}.monitoring.drift_window import DriftWindow
 from {{ cookiecutter.module_name }}.monitoring.run import monitor
@@ -28,6 +29,8 @@ from {{ cookiecutter.module_name }}.monitoring.settings import ColumnOverride
 from {{ cookiecutter.module_name }}.monitoring.verdict import STATUS
 from {{ cookiecutter.module_name }}.paths import SCHEMA_FILE
 from {{ cookiecutter.module_name }}.tracking.lineage import pointer_md5
+
+MONITORING = "{{ cookiecutter.module_name }}.monitoring"
 
 
 @pytest.mark.parametrize("sizes", [(300, 500), (5000, 3000)])
@@ -207,25 +210,31 @@ def test_bad_batches_exit_2_with_a_structured_report(project, tmp_path):
         assert (out / "report.html").read_text().count("unusable") >= 1
 
 
-def test_cli_exit_codes_one_line_and_no_mlflow(project, tmp_path):
+def test_cli_exit_codes_one_line_and_no_mlflow(project, tmp_path, capsys):
     """What a scheduler calls: `python -m <package>.monitoring BATCH` exits 0 healthy,
     1 retrain, 2 unusable (make would turn 1 and 2 alike into its own 2)."""
     garbage = tmp_path / "garbage.parquet"
     garbage.write_bytes(b"PAR1 nonsense")
     drifted = tmp_path / "drifted.csv"
     break_batch(project, "label_and_prediction_drift")[0].to_csv(drifted, index=False)
+    for batch, expected in ((garbage, 2), (drifted, 1)):
+        arguments = [str(batch), "--root", str(project["root"]), "--out", str(tmp_path / "out")]
+        with pytest.raises(SystemExit) as exited:
+            monitoring_main(arguments)
+        assert exited.value.code == expected
+        assert len(capsys.readouterr().out.strip().splitlines()) == 2  # verdict, report paths
+    # A fresh interpreter on a clean batch; -X importtime lists every module imported: the
+    # model is read without mlflow (seconds).
     clean = tmp_path / "clean.csv"
     resample(project["raw"]).to_csv(clean, index=False)
-    # -X importtime lists every module imported: the model is read without mlflow (seconds)
-    for batch, expected in ((garbage, 2), (drifted, 1), (clean, 0)):
-        command = [sys.executable, "-X", "importtime", "-m", "{{ cookiecutter.module_name }}.monitoring"]
-        command += [str(batch), "--root", str(project["root"]), "--out", str(tmp_path / "cli")]
-        done = subprocess.run(command, capture_output=True, text=True)
-        assert done.returncode == expected, done.stderr[-2000:]
-        assert "Traceback" not in done.stderr + done.stdout
-        assert len(done.stdout.strip().splitlines()) == 2  # the verdict, where the reports are
-        assert " mlflow" not in done.stderr
-    # ... and the clean run did load the model: its report has the prediction drift check
+    command = [sys.executable, "-X", "importtime", "-m", MONITORING]
+    command += [str(clean), "--root", str(project["root"]), "--out", str(tmp_path / "cli")]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr + done.stdout
+    assert len(done.stdout.strip().splitlines()) == 2
+    assert " mlflow" not in done.stderr
+    # ... and it did load the model: its report has the prediction drift check
     assert "prediction_drift" in (tmp_path / "cli" / "report.json").read_text()
 
 
