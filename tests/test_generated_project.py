@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from browser import browser, visit
 from conftest import git
 
 pytestmark = pytest.mark.slow
@@ -226,6 +227,34 @@ def test_default_project_end_to_end(bake, tools_on_path, tmp_path):
     check_outside_the_environment(project, first_key, new_value)
     check_sweep(project)
     check_mlflow_ui(project, "my-ml-project")
+    check_monitoring_report(project)
+
+
+def check_monitoring_report(project: Path) -> None:
+    """`make drift-demo`'s drifted report, as a person sees it in Chromium: the verdict and what
+    to do first on top, then one summary row per drifted feature, largest effect first, the
+    full check list folded; no console error. Its screenshot is the one in the docs."""
+    run(["make", "drift-demo"], cwd=project)
+    folder = project / "reports" / "monitoring"
+    report = json.loads((folder / "report.json").read_text())
+    assert report["status"] == "retrain"
+    drifted = [r for r in report["checks"] if r["check"] == "feature_drift" and r["failed"]]
+    drifted.sort(key=lambda row: -row["effect"] / row["threshold"])
+    with (
+        browser() as chrome,
+        visit(chrome, (folder / "report.html").as_uri(), "monitoring-report.png") as seen,
+    ):
+        page = seen.page
+        assert seen.problems == []
+        assert page.locator("#verdict").inner_text().startswith("Retrain")
+        assert "make retrain CURRENT=" in page.locator("#next-step").inner_text()
+        rows = page.locator("#drift-summary tr td:first-child").all_inner_texts()
+        assert rows == [row["column"] for row in drifted]
+        assert page.locator("#model-health tr.failed").count() == 1  # performance
+        assert page.locator("#all-checks").is_visible()
+        assert not page.locator("#all-checks table").is_visible()  # folded
+        page.locator("#all-checks summary").click()
+        assert page.locator("#all-checks tr").count() == len(report["checks"]) + 1
 
 
 def check_sweep(project: Path) -> None:

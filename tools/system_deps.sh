@@ -17,6 +17,8 @@ command -v debootstrap >/dev/null || missing+=(debootstrap)
 # bookworm's signing keys, for debootstrap on a non-Debian host (Ubuntu runners).
 [ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+# The slow tier opens the monitoring report and the docs site in headless Chromium.
+command -v chromium >/dev/null || missing+=(chromium)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then

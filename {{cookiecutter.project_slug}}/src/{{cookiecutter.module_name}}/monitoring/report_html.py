@@ -1,5 +1,7 @@
-"""The monitoring report as one self-contained HTML page: verdict, every check, and a
-reference-vs-current plot per feature (inline SVG), drifted features first."""
+"""The monitoring report as one self-contained HTML page, read from the top: the verdict and
+what to do first; the drifted features by effect size; the model's health; data-quality
+failures grouped by check; a reference-vs-current chart per feature (inline SVG), drifted
+first; then every check, folded."""
 
 from __future__ import annotations
 
@@ -11,9 +13,35 @@ import pandas as pd
 
 from ..dataset.schema import NUMERIC, Schema
 from .drift import category_counts
+from .verdict import describe
 
 MAX_CATEGORIES = 15  # bars per categorical plot; the rest is summed as "other"
 COLORS = {"reference": "#4c72b0", "current": "#dd8452"}
+# Data-quality checks in the order a person should fix them.
+QUALITY = {
+    "missing_columns": "Missing columns",
+    "data_type": "Wrong data types",
+    "completeness": "Too many missing values",
+    "unknown_categories": "Categories never seen in training",
+    "extra_columns": "Columns the model does not use",
+}
+MODEL = {
+    "performance": "Performance on labelled rows",
+    "prediction_drift": "Prediction drift",
+    "label_drift": "Label drift",
+}
+STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:1040px;margin:auto;padding:0 12px;"
+    "color:#222}h1{margin:.4em 0 .1em}table{border-collapse:collapse;font-size:14px;margin:.4em 0}"
+    "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f4f4f4}"
+    "td.num{text-align:right;font-variant-numeric:tabular-nums}"
+    ".verdict{padding:10px 16px;border-radius:6px;border-left:8px solid}"
+    ".status-healthy{background:#eef8ee;border-color:#2a7}.status-retrain{background:#fff5e6;"
+    "border-color:#d80}.status-unusable{background:#fdeeee;border-color:#c22}"
+    ".failed td{background:#fdecec}.muted{color:#666}code{background:#f4f4f4;padding:1px 4px}"
+    "section.chart{display:inline-block;width:500px;vertical-align:top}"
+    "details{margin:1em 0}summary{cursor:pointer;font-weight:bold}"
+)
 
 
 def render(
@@ -26,35 +54,169 @@ def render(
     drift_rows = [row for row in checks if row["check"] == "feature_drift"]
     # drifted first, then by effect size relative to its threshold
     drift_rows.sort(key=lambda row: (not row["failed"], -_ratio(row)))
-    sections = []
-    if reference is not None and current is not None and schema is not None:
+    parts = [
+        _verdict(report),
+        _drift_summary(drift_rows),
+        _model_health([row for row in checks if row["check"] in MODEL]),
+        _quality([row for row in checks if row["check"] in QUALITY]),
+    ]
+    if reference is not None and current is not None and schema is not None and drift_rows:
+        charts = []
         for row in drift_rows:
             column = row["column"]
             svg = _plot(reference[column], current[column], schema.features[column] == NUMERIC)
-            verdict = "DRIFT" if row["failed"] else "ok"
-            sections.append(
-                f"<section><h3>{html.escape(str(column))} &mdash; {verdict}</h3>"
-                f"<p>{html.escape(_summary(row))}</p>{svg}</section>"
+            verdict = "drifted" if row["failed"] else "no drift"
+            charts.append(
+                f"<section class='chart'><h3>{_text(column)}: {verdict}</h3>"
+                f"<p class='muted'>{_text(_summary(row))}</p>{svg}</section>"
             )
-    status = html.escape(report.get("status", "?"))
+        parts.append("<h2>Features, drifted first</h2>" + "".join(charts))
+    parts.append(_all_checks(checks))
     return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Monitoring report</title>"
-        "<style>body{font-family:sans-serif;max-width:1000px;margin:auto}"
-        "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px}"
-        ".failed{background:#fdd}.status-healthy{color:#070}.status-retrain{color:#b60}"
-        ".status-unusable{color:#b00}section{display:inline-block;width:480px;vertical-align:top}"
-        "</style></head><body>"
-        f"<h1>Monitoring report: <span class='status-{status}'>{status}</span></h1>"
-        f"<p>{html.escape(report.get('message', ''))}</p>"
-        f"<p>Batch: {html.escape(str(report.get('batch', {}).get('path', '')))} "
-        f"({report.get('batch', {}).get('rows', '?')} rows); reference: "
-        f"{html.escape(str(report.get('reference', {}).get('path', '?')))} "
-        f"({report.get('reference', {}).get('rows', '?')} rows)</p>"
-        "<h2>Checks</h2>"
-        + _table(checks)
-        + "<h2>Features, drifted first</h2>"
-        + "".join(sections)
-        + "</body></html>\n"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>Monitoring report: {_text(report.get('status', '?'))}</title>"
+        f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n"
+    )
+
+
+def _verdict(report: dict) -> str:
+    status = report.get("status", "?")
+    batch, reference = report.get("batch", {}), report.get("reference", {})
+    return (
+        f"<header class='verdict status-{_text(status)}'>"
+        f"<h1 id='verdict'>{_text(HEADLINES.get(status, status))}</h1>"
+        f"<p id='reason'>{_text(report.get('message', ''))}</p>"
+        f"<p id='next-step'><strong>What to do first:</strong> {_next_step(report)}</p></header>"
+        f"<p class='muted'>Batch {_text(batch.get('path', '?'))} ({batch.get('rows', '?')} rows) "
+        f"against the reference {_text(reference.get('path', '?'))} "
+        f"({reference.get('rows', '?')} rows); exit code {report.get('exit_code', '?')}.</p>"
+    )
+
+
+HEADLINES = {
+    "healthy": "Healthy: no action needed",
+    "retrain": "Retrain: the model no longer fits this data",
+    "unusable": "Unusable batch: fix the data first",
+}
+
+
+def _next_step(report: dict) -> str:
+    """One instruction, HTML: the first thing a person should do about this verdict."""
+    status, checks = report.get("status"), report.get("checks", [])
+    batch = _text(report.get("batch", {}).get("path", "BATCH"))
+    failed_quality = [row for row in checks if row["failed"] and row["check"] in QUALITY]
+    if status == "unusable":
+        first = next(
+            (row for row in checks if row["failed"] and row["severity"] == "unusable"), None
+        )
+        what = _text(describe(first)) if first else "the batch could not be read"
+        return (
+            f"fix the batch or the job that produced it ({what}), then run "
+            f"<code>make monitor CURRENT={batch}</code> again. Nothing else was judged."
+        )
+    if status == "retrain" and any(row["severity"] == "critical" for row in failed_quality):
+        names = ", ".join(_text(describe(row)) for row in failed_quality)
+        return (
+            f"check the data source: {names}. Retraining on broken data would learn the "
+            f"breakage; once the source is fixed, retrain."
+        )
+    if status == "retrain":
+        return (
+            "retrain on recent labelled data: add it under <code>data/raw</code> "
+            "(<code>dvc add</code>, then point <code>data.raw_path</code> at it) and run "
+            f"<code>make retrain CURRENT={batch}</code>, which re-runs the pipeline on a "
+            "<code>retrain/&hellip;</code> branch for review."
+        )
+    drifting = (report.get("policy") or {}).get("drifted_features") or []
+    if drifting:
+        return (
+            f"nothing now; keep an eye on {_text(', '.join(map(str, drifting)))}: drifting, "
+            "but below the retraining policy."
+        )
+    return "nothing: every check passed."
+
+
+def _drift_summary(drift_rows: list[dict]) -> str:
+    drifted = [row for row in drift_rows if row["failed"]]
+    title = f"<h2>Drifted features: {len(drifted)} of {len(drift_rows)}</h2>"
+    if not drift_rows:
+        return title + "<p>No feature drift was tested (see the checks below).</p>"
+    if not drifted:
+        return title + "<p>No feature drifted.</p>"
+    head = (
+        "<tr><th>feature</th><th>kind</th><th>effect</th><th class='num'>size</th>"
+        "<th class='num'>threshold</th><th>test</th><th class='num'>statistic</th>"
+        "<th class='num'>p-value</th><th class='num'>corrected p</th><th class='num'>alpha</th>"
+        "</tr>"
+    )
+    rows = "".join(
+        f"<tr><td>{_text(row['column'])}</td><td>{row['kind']}</td>"
+        f"<td>{_text(row['effect_name'])}</td>{_num(row['effect'])}{_num(row['threshold'])}"
+        f"<td>{_text(row['test'])}</td>{_num(row['statistic'])}{_num(row['p_value'])}"
+        f"{_num(row['p_adjusted'])}{_num(row['alpha'])}</tr>"
+        for row in drifted
+    )
+    return f"{title}<p>Largest effect (relative to its threshold) first.</p><table id='drift-summary'>{head}{rows}</table>"
+
+
+def _model_health(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    head = (
+        "<tr><th>check</th><th>verdict</th><th class='num'>value</th>"
+        "<th class='num'>threshold</th><th>details</th></tr>"
+    )
+    body = "".join(
+        f"<tr class='{'failed' if row['failed'] else ''}'><td>{MODEL[row['check']]}</td>"
+        f"<td>{'failed' if row['failed'] else 'passed'}</td>{_num(row.get('statistic'))}"
+        f"{_num(row.get('threshold'))}<td>{_text(_model_details(row))}</td></tr>"
+        for row in rows
+    )
+    return f"<h2>Model health</h2><table id='model-health'>{head}{body}</table>"
+
+
+def _model_details(row: dict) -> str:
+    if row["check"] == "performance":
+        return (
+            f"{row['metric']} on the batch's labelled rows; {row['reference']:.4g} on "
+            f"{row['reference_data']}"
+        )
+    return f"{row['test']} p {row['p_value']:.3g}; {row['effect_name']} {row['effect']:.4g}"
+
+
+def _quality(rows: list[dict]) -> str:
+    failed = [row for row in rows if row["failed"]]
+    title = f"<h2>Data quality: {len(failed)} of {len(rows)} checks failed</h2>"
+    if not failed:
+        return title + "<p>Every data-quality check passed.</p>"
+    groups = []
+    for check, label in QUALITY.items():
+        group = [row for row in failed if row["check"] == check]
+        if group:
+            items = "".join(f"<li>{_text(describe(row))}</li>" for row in group)
+            severity = group[0]["severity"]
+            groups.append(f"<h3>{label} ({severity})</h3><ul>{items}</ul>")
+    return title + f"<div id='quality-failures'>{''.join(groups)}</div>"
+
+
+def _all_checks(checks: list[dict]) -> str:
+    head = "<tr><th>check</th><th>column</th><th>verdict</th><th>severity</th><th>details</th></tr>"
+    rows = []
+    for row in checks:
+        details = "; ".join(
+            f"{key.replace('_', ' ')} {_format(value)}"
+            for key, value in row.items()
+            if key not in ("check", "column", "failed", "severity")
+        )
+        rows.append(
+            f"<tr class='{'failed' if row['failed'] else ''}'><td>{_text(row['check'])}</td>"
+            f"<td>{_text(row['column'] or '')}</td><td>{'failed' if row['failed'] else 'passed'}"
+            f"</td><td>{_text(row['severity'])}</td><td>{_text(details)}</td></tr>"
+        )
+    return (
+        f"<details id='all-checks'><summary>All {len(checks)} checks</summary>"
+        f"<table>{head}{''.join(rows)}</table></details>"
     )
 
 
@@ -71,22 +233,20 @@ def _summary(row: dict) -> str:
     )
 
 
-def _table(checks: list[dict]) -> str:
-    head = "<tr><th>check</th><th>column</th><th>verdict</th><th>details</th></tr>"
-    rows = []
-    for row in checks:
-        details = ", ".join(
-            f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
-            for key, value in row.items()
-            if key not in ("check", "column", "failed")
-        )
-        verdict = "FAILED" if row["failed"] else "passed"
-        rows.append(
-            f"<tr class='{'failed' if row['failed'] else ''}'><td>{row['check']}</td>"
-            f"<td>{html.escape(str(row['column'] or ''))}</td><td>{verdict}</td>"
-            f"<td>{html.escape(details)}</td></tr>"
-        )
-    return f"<table>{head}{''.join(rows)}</table>"
+def _format(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "none"
+    return str(value)
+
+
+def _num(value: object) -> str:
+    return f"<td class='num'>{_format(value) if value is not None else ''}</td>"
+
+
+def _text(value: object) -> str:
+    return html.escape(str(value))
 
 
 def _plot(reference: pd.Series, current: pd.Series, numeric: bool) -> str:

@@ -15,7 +15,7 @@ def decide(checks: list[dict], settings: MonitoringSettings) -> tuple[int, str, 
     retrain_drift_share of the tested features drift."""
     unusable = [row for row in checks if row["failed"] and row["severity"] == "unusable"]
     if unusable:
-        return UNUSABLE, "batch unusable: " + "; ".join(_describe(row) for row in unusable), {}
+        return UNUSABLE, "batch unusable: " + "; ".join(describe(row) for row in unusable), {}
     drift_rows = [row for row in checks if row["check"] == "feature_drift"]
     drifted = [row["column"] for row in drift_rows if row["failed"]]
     share = len(drifted) / len(drift_rows) if drift_rows else 0.0
@@ -29,9 +29,9 @@ def decide(checks: list[dict], settings: MonitoringSettings) -> tuple[int, str, 
         "tested_features": len(drift_rows),
         "drift_share": share,
         "retrain_drift_share": settings.retrain_drift_share,
-        "critical_failed": [_describe(row) for row in critical],
+        "critical_failed": [describe(row) for row in critical],
     }
-    reasons = [_describe(row) for row in critical]
+    reasons = [describe(row) for row in critical]
     if drift_rows and share >= settings.retrain_drift_share and drifted:
         reasons.append(
             f"{len(drifted)} of {len(drift_rows)} features drift ({share:.0%} >= "
@@ -43,7 +43,7 @@ def decide(checks: list[dict], settings: MonitoringSettings) -> tuple[int, str, 
     return HEALTHY, f"healthy: {len(checks)} checks{note}", policy
 
 
-def _describe(row: dict) -> str:
+def describe(row: dict) -> str:
     where = f" {row['column']!r}" if row["column"] else ""
     if row["check"] in ("missing_columns", "extra_columns"):
         return f"{row['check']} {', '.join(map(repr, row['columns']))}"
