@@ -19,6 +19,8 @@ command -v debootstrap >/dev/null || missing+=(debootstrap)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 # The slow tier opens the monitoring report and the docs site in headless Chromium.
 command -v chromium >/dev/null || missing+=(chromium)
+# gitlab-ci-local (the slow tier runs the generated GitLab pipeline) copies checkouts with rsync.
+command -v rsync >/dev/null || missing+=(rsync)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then

@@ -157,7 +157,8 @@ def _drift_summary(drift_rows: list[dict]) -> str:
         f"{_num(row['p_adjusted'])}{_num(row['alpha'])}</tr>"
         for row in drifted
     )
-    return f"{title}<p>Largest effect (relative to its threshold) first.</p><table id='drift-summary'>{head}{rows}</table>"
+    order = "<p>Largest effect (relative to its threshold) first.</p>"
+    return f"{title}{order}<table id='drift-summary'>{head}{rows}</table>"
 
 
 def _model_health(rows: list[dict]) -> str:
