@@ -31,8 +31,8 @@ test-fast: system-deps $(VENV)/.installed ## Run the fast tier only (renders, pa
 system-deps: ## Install the system tools the tests need with apt-get (npm, promtool, buildah...)
 	@bash tools/system_deps.sh
 
-docs: $(VENV)/.installed ## Regenerate docs/options.md from cookiecutter.json
-	$(BIN)/python tools/options_doc.py
+docs: $(VENV)/.installed ## Build the docs site into build/site (mkdocs --strict; options page from cookiecutter.json)
+	$(BIN)/python tools/docs_site.py
 
 bench: $(VENV)/.installed ## Bake and pipeline benchmarks (figures printed, saved in build/benchmarks)
 	$(BIN)/python benchmarks/bake_speed.py
