@@ -75,7 +75,7 @@ def write_components() -> list[str]:
         for old, new in links.items():
             text = text.replace(old, new)
         header = (
-            f"# {title}\n\n!!! note \"From the generated README\"\n    This page is the "
+            f'# {title}\n\n!!! note "From the generated README"\n    This page is the '
             f"section *{title}* of the README every project gets (default answers).\n\n"
         )
         (COMPONENTS / f"{page}.md").write_text(header + text, encoding="utf-8")
