@@ -115,6 +115,7 @@ def test_every_option_renders_parses_and_lints(bake, answers):
     check_dvc_config(project, answers)
     check_cruft_state(parsed[".cruft.json"], answers)
     check_devcontainer(project, parsed[".devcontainer/devcontainer.json"], answers)
+    check_docs_links(project)
 
     lint = [sys.executable, "-m", "ruff"]
     for args in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
@@ -123,6 +124,23 @@ def test_every_option_renders_parses_and_lints(bake, answers):
 
     assert git(project, "status", "--porcelain") == ""
     assert git(project, "branch", "--show-current").strip() == "main"
+
+
+MARKDOWN_LINK = re.compile(r"\]\(([^)#\s]+\.md)(#[^)]*)?\)")
+
+
+def check_docs_links(project) -> None:
+    """The README is short and links to the project's docs/ pages: every page is linked from
+    it, and every link between them (README or page) lands on a file of this bake."""
+    pages = {path.relative_to(project).as_posix() for path in (project / "docs").glob("*.md")}
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert {target for target, _ in MARKDOWN_LINK.findall(readme)} >= pages
+    for source in ["README.md", *sorted(pages)]:
+        text = (project / source).read_text(encoding="utf-8")
+        assert text.count("\n# ") + text.startswith("# ") == 1, f"{source}: one title"
+        for target, _ in MARKDOWN_LINK.findall(text):
+            if "://" not in target:
+                assert ((project / source).parent / target).is_file(), f"{source} -> {target}"
 
 
 def check_devcontainer(project, devcontainer: dict, answers: dict[str, str]) -> None:

@@ -1,9 +1,10 @@
 """Build the documentation site into build/site with mkdocs-material, strictly.
 
-The component pages are not written twice: they are the sections of the README of a project
-baked from this template (default answers), one page per section, written to
-docs/components/ (git-ignored) before the build. docs/options.md is regenerated from
-cookiecutter.json. Any warning (a broken link, a page left out of the navigation) fails.
+The pages about the generated project are not written twice: they are the `docs/` pages of a
+project baked from this template (default answers), plus two sections of its README (the
+layout and the commands), copied to docs/components/ (git-ignored) before the build.
+docs/options.md is regenerated from cookiecutter.json. Any warning (a broken link or anchor, a
+page left out of the navigation) fails the build.
 
 Usage: python tools/docs_site.py [--out build/site]
 """
@@ -11,7 +12,6 @@ Usage: python tools/docs_site.py [--out build/site]
 from __future__ import annotations
 
 import argparse
-import re
 import subprocess
 import sys
 import tempfile
@@ -19,24 +19,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPONENTS = ROOT / "docs" / "components"
-# README section -> component page (the sections not listed stay in the README only).
-PAGES = {
-    "What is where": "layout",
-    "Commands": "commands",
-    "The pipeline": "pipeline",
-    "Predictions in batches": "batch-predictions",
-    "Sweeps: trying hyper-parameters": "sweeps",
-    "Customise it": "customise",
-    "Serving predictions": "serving",
-    "Monitoring: when to retrain": "monitoring",
-    "Bring your own data": "your-data",
-    "Versioning data and models with DVC": "dvc",
-    "Tracking experiments with MLflow": "mlflow",
-    "When something fails": "failures",
-    "Pre-commit hooks": "pre-commit",
-    "Continuous integration and delivery (GitHub Actions)": "ci",
-    "Updating from the template": "updating",
-}
+# Sections of the generated README that become pages of their own.
+README_PAGES = {"What is where": "layout", "Commands": "commands"}
+NOTE = (
+    '!!! note "In every project"\n    This page is `{source}` of a project baked with the '
+    "default answers: each project carries the pages of its own template version.\n\n"
+)
 
 
 def readme_sections(readme: str) -> dict[str, str]:
@@ -47,39 +35,39 @@ def readme_sections(readme: str) -> dict[str, str]:
                 sections[title] = "\n".join(lines).strip() + "\n"
             title, lines = line[3:].strip(), []
         elif title:
-            lines.append(line[1:] if line.startswith("###") else line)  # ### -> ##
+            lines.append(line)
     if title:
         sections[title] = "\n".join(lines).strip() + "\n"
     return sections
 
 
-def anchor(title: str) -> str:
-    return re.sub(r"[^a-z0-9 -]", "", title.lower()).strip().replace(" ", "-")
+def with_note(text: str, source: str) -> str:
+    title, _, body = text.partition("\n")
+    return f"{title}\n\n{NOTE.format(source=source)}{body.lstrip()}"
 
 
 def write_components() -> list[str]:
-    with tempfile.TemporaryDirectory() as scratch:
-        bake = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", scratch, str(ROOT)]
-        subprocess.run(bake, check=True, capture_output=True)
-        readme = (Path(scratch) / "my-ml-project" / "README.md").read_text(encoding="utf-8")
-    sections = readme_sections(readme)
-    missing = sorted(set(PAGES) - set(sections))
-    if missing:
-        raise SystemExit(f"docs: the generated README has no section {missing}: update PAGES")
-    links = {f"(#{anchor(title)})": f"({page}.md)" for title, page in PAGES.items()}
     COMPONENTS.mkdir(parents=True, exist_ok=True)
     for old in COMPONENTS.glob("*.md"):
         old.unlink()
-    for title, page in PAGES.items():
-        text = sections[title]
-        for old, new in links.items():
-            text = text.replace(old, new)
-        header = (
-            f'# {title}\n\n!!! note "From the generated README"\n    This page is the '
-            f"section *{title}* of the README every project gets (default answers).\n\n"
-        )
-        (COMPONENTS / f"{page}.md").write_text(header + text, encoding="utf-8")
-    return list(PAGES.values())
+    with tempfile.TemporaryDirectory() as scratch:
+        bake = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", scratch, str(ROOT)]
+        subprocess.run(bake, check=True, capture_output=True)
+        project = Path(scratch) / "my-ml-project"
+        pages = []
+        for page in sorted((project / "docs").glob("*.md")):
+            text = page.read_text(encoding="utf-8")
+            (COMPONENTS / page.name).write_text(with_note(text, f"docs/{page.name}"))
+            pages.append(page.stem)
+        sections = readme_sections((project / "README.md").read_text(encoding="utf-8"))
+    for title, page in README_PAGES.items():
+        if title not in sections:
+            raise SystemExit(f"docs: the generated README has no section {title!r}")
+        text = sections[title].replace("](docs/", "](")  # the pages sit side by side here
+        source = f"README.md, section {title}"
+        (COMPONENTS / f"{page}.md").write_text(with_note(f"# {title}\n{text}", source))
+        pages.append(page)
+    return pages
 
 
 def main() -> None:

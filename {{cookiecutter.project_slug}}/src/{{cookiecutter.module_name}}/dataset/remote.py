@@ -59,7 +59,7 @@ def explain(command: str, stderr: str, name: str, url: str) -> str:
     if not name:
         return (
             f"dvc {command} failed: no default DVC remote; add one with "
-            "`dvc remote add -d storage <url>` (see the README)"
+            "`dvc remote add -d storage <url>` (see docs/dvc.md)"
         )
     lines = stderr.splitlines()
     errors = [line for line in lines if line.startswith("ERROR:")]
