@@ -15,14 +15,20 @@ RESULTS_DIR = TEMPLATE_DIR / "build" / "benchmarks"
 BIN = Path(sys.executable).parent
 
 
-def env() -> dict[str, str]:
-    """The benchmark environment: this interpreter's tools first on PATH, no telemetry."""
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+def env(write_bytecode: bool = False) -> dict[str, str]:
+    """The benchmark environment: this interpreter's tools first on PATH, no telemetry; with
+    write_bytecode, PYTHONDONTWRITEBYTECODE removed (as on a default Python install)."""
+    result = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    result["DVC_NO_ANALYTICS"] = "1"
+    if write_bytecode:
+        result.pop("PYTHONDONTWRITEBYTECODE", None)
+    return result
 
 
-def timed(cmd: list[str], cwd: Path, check: bool = True) -> float:
+def timed(cmd: list[str], cwd: Path, check: bool = True, write_bytecode: bool = False) -> float:
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, env=env(), capture_output=True, text=True)
+    run_env = env(write_bytecode)
+    done = subprocess.run(cmd, cwd=cwd, env=run_env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if check and done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed in {cwd}:\n{done.stdout}\n{done.stderr}")

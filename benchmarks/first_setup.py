@@ -16,33 +16,13 @@ setup or on first import is kept.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 
-from common import BIN, TEMPLATE_DIR, report
-
-
-def run_env() -> dict[str, str]:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    env["DVC_NO_ANALYTICS"] = "1"
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    return env
-
-
-def timed(cmd: list[str], cwd: Path) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, env=run_env(), capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(
-            f"{' '.join(cmd)} failed in {cwd}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-        )
-    return elapsed
+from common import BIN, TEMPLATE_DIR, report, timed
 
 
 def template_at(rev: str, into: Path) -> Path:
@@ -59,11 +39,15 @@ def one_run(template: Path, scratch: Path) -> dict[str, float]:
     for kind, last in (("tests", ["make", "test"]), ("repro", ["make", "repro"])):
         out = scratch / kind
         out.mkdir()
-        bake = timed([str(BIN / "cookiecutter"), "--no-input", "-o", str(out), str(template)], out)
+        bake = timed(
+            [str(BIN / "cookiecutter"), "--no-input", "-o", str(out), str(template)],
+            out,
+            write_bytecode=True,
+        )
         project = out / "my-ml-project"
-        setup = timed(["make", "setup"], project)
+        setup = timed(["make", "setup"], project, write_bytecode=True)
         times[f"{kind}_bake_s"], times[f"{kind}_setup_s"] = bake, setup
-        times[f"make_{kind}_s"] = timed(last, project)
+        times[f"make_{kind}_s"] = timed(last, project, write_bytecode=True)
     times["bake_to_green_tests_s"] = (
         times["tests_bake_s"] + times["tests_setup_s"] + times["make_tests_s"]
     )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -17,7 +18,26 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["TEMPLATE_DIR", "as_new_user", "git", "tomllib"]
+__all__ = ["TEMPLATE_DIR", "as_new_user", "git", "npm_package", "tomllib"]
+
+TOOLS_DIR = TEMPLATE_DIR / "build" / "tools"
+
+
+def npm_package(name: str, version: str) -> Path:
+    """The npm package `name@version`, installed once into build/tools/<name> (kept between
+    sessions). A prefix of its own: an install elsewhere cannot prune it."""
+    prefix = TOOLS_DIR / name
+    module = prefix / "node_modules" / name
+    installed = module / "package.json"
+    if installed.exists() and json.loads(installed.read_text())["version"] == version:
+        return module
+    npm = shutil.which("npm")
+    assert npm and shutil.which("node"), f"node and npm are needed for {name}: make system-deps"
+    prefix.mkdir(parents=True, exist_ok=True)
+    command = [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--no-save"]
+    done = subprocess.run([*command, f"{name}@{version}"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return module
 
 
 def as_new_user(patch: pytest.MonkeyPatch, home: Path) -> Path:

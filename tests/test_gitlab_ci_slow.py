@@ -10,7 +10,6 @@ here; their `run:` steps must be Make targets these GitLab jobs just ran.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -20,37 +19,20 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import git
-from matrix import TEMPLATE_DIR
+from conftest import git, npm_package
 
 pytestmark = pytest.mark.slow
 
 # 4.71 and later need Node 22 (Set.prototype.union); Debian 12's Node is 20.
 GITLAB_CI_LOCAL_VERSION = "4.70.1"
-TOOLS_DIR = TEMPLATE_DIR / "build" / "tools"
 CML_STAND_IN = '#!/bin/sh\nprintf "%s\\n" "$*" >> "$CML_CALLS"\n'
 
 
 @pytest.fixture(scope="session")
 def gitlab_ci_local() -> Path:
-    """npm's gitlab-ci-local, installed once into build/tools (reused by later sessions)."""
-    command = TOOLS_DIR / "node_modules" / ".bin" / "gitlab-ci-local"
-    package = TOOLS_DIR / "node_modules" / "gitlab-ci-local" / "package.json"
-    if not (
-        package.exists() and json.loads(package.read_text())["version"] == GITLAB_CI_LOCAL_VERSION
-    ):
-        npm = shutil.which("npm")
-        assert npm, "npm is needed to install gitlab-ci-local: make system-deps installs it"
-        TOOLS_DIR.mkdir(parents=True, exist_ok=True)
-        install = [npm, "install", "--prefix", str(TOOLS_DIR), "--no-audit", "--no-fund"]
-        done = subprocess.run(
-            [*install, "--no-save", f"gitlab-ci-local@{GITLAB_CI_LOCAL_VERSION}"],
-            capture_output=True,
-            text=True,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+    module = npm_package("gitlab-ci-local", GITLAB_CI_LOCAL_VERSION)
     assert shutil.which("rsync"), "gitlab-ci-local copies the checkout with rsync"
-    return command
+    return module.parent / ".bin" / "gitlab-ci-local"
 
 
 def pipeline(runner: Path, project: Path, calls: Path, jobs: list[str], **variables: str) -> str:

@@ -30,6 +30,11 @@ MODEL = {
     "prediction_drift": "Prediction drift",
     "label_drift": "Label drift",
 }
+HEADLINES = {
+    "healthy": "Healthy: no action needed",
+    "retrain": "Retrain: the model no longer fits this data",
+    "unusable": "Unusable batch: fix the data first",
+}
 STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:1040px;margin:auto;padding:0 12px;"
     "color:#222}h1{margin:.4em 0 .1em}table{border-collapse:collapse;font-size:14px;margin:.4em 0}"
@@ -92,13 +97,6 @@ def _verdict(report: dict) -> str:
         f"against the reference {_text(reference.get('path', '?'))} "
         f"({reference.get('rows', '?')} rows); exit code {report.get('exit_code', '?')}.</p>"
     )
-
-
-HEADLINES = {
-    "healthy": "Healthy: no action needed",
-    "retrain": "Retrain: the model no longer fits this data",
-    "unusable": "Unusable batch: fix the data first",
-}
 
 
 def _next_step(report: dict) -> str:
