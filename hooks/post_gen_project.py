@@ -97,6 +97,11 @@ def remove_unchosen(root: Path, table: dict, answers: dict) -> list[str]:
         else:
             continue
         removed.append(relative)
+        # A folder whose every file belonged to unchosen answers (deploy/) goes too.
+        parent = path.parent
+        while parent != root and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
     return removed
 
 

@@ -58,18 +58,25 @@ def unchosen_paths(table: dict, answers: dict) -> list[str]:
     return hook.unchosen_paths(table, answers)
 
 
+# option -> the sub-package it adds (a Make fragment too for those with targets of their own)
+CAPABILITIES = {"monitoring": "monitoring", "serving": "serving", "scale_out": "engine"}
+MAKE_FRAGMENTS = {"monitoring": "monitoring", "serving": "serving", "scale_out": "scale-out"}
+
+
 def test_each_capability_is_one_sub_package_with_its_tests():
-    """monitoring and serving: the package, its tests and its Make fragment come and go
-    together, and the rest of the package imports them only inside a function (after
-    config.has_capability)."""
+    """Each capability's package, its tests and its Make fragment come and go together, and the
+    rest of the package imports it only inside a function (after config.has_capability). A
+    module that only exists with the capability (listed with it) may import it at the top:
+    the Dask engine's monitor builds on the monitoring package."""
     table = load_options()["_files_of_answers"]
     package = TEMPLATE_PROJECT / "src" / PACKAGE_FOLDER
-    for capability in ("monitoring", "serving"):
-        paths = set(table[capability]["yes"])
+    for option, capability in CAPABILITIES.items():
+        paths = set(table[option]["yes"])
         assert {f"src/{{module}}/{capability}", f"tests/{capability}"} <= paths
-        assert f"make/{capability}.mk" in paths
+        assert f"make/{MAKE_FRAGMENTS[option]}.mk" in paths
         for module in package.rglob("*.py"):
-            if capability in module.relative_to(package).parts:
+            relative = f"src/{{module}}/{module.relative_to(package).as_posix()}"
+            if capability in module.relative_to(package).parts or relative in paths:
                 continue
             for line in module.read_text(encoding="utf-8").splitlines():
                 if f"..{capability}" in line and "import" in line:
@@ -92,7 +99,10 @@ def test_every_option_renders_parses_and_lints(bake, answers):
     assert project_files(project) == expected_files(answers)
     # Folders of the other providers' files are not left behind empty.
     assert (project / ".github").exists() == (answers["ci_provider"] == "github")
-    assert (project / "deploy").exists() == (answers["serving"] == "yes")
+    assert (project / "deploy/k8s").exists() == (answers["serving"] == "yes")
+    assert (project / "deploy/kserve").exists() == (answers["scale_out"] == "yes")
+    no_deploy = answers["serving"] == answers["scale_out"] == "no"
+    assert (project / "deploy").exists() != no_deploy
 
     for path in project.rglob("*"):
         if path.is_file() and ".git" not in path.parts and path.suffix != ".csv":
@@ -180,6 +190,8 @@ def check_pyproject(pyproject: dict, answers: dict[str, str]) -> None:
     serving = {"fastapi", "uvicorn", "prometheus-client"}
     assert (serving <= names) == (answers["serving"] == "yes")
     assert ("fastapi" in names) == (answers["serving"] == "yes")
+    assert ({"dask", "distributed"} <= names) == (answers["scale_out"] == "yes")
+    assert bool({"dask", "distributed"} & names) == (answers["scale_out"] == "yes")
     dev = {dep.split(">=")[0] for dep in project["optional-dependencies"]["dev"]}
     assert ("httpx" in dev) == (answers["serving"] == "yes")
 
@@ -205,6 +217,12 @@ def check_params_and_pipeline(project, parsed: dict, answers: dict[str, str]) ->
         assert ("make monitor" in text or "\nmonitor:" in text) == (answers["monitoring"] == "yes")
         assert ("make serve" in text or "\nserve:" in text) == (answers["serving"] == "yes")
     assert ("serving" in params) == (answers["serving"] == "yes")
+    assert ("compute" in params) == (answers["scale_out"] == "yes")
+    if answers["scale_out"] == "yes":
+        assert params["compute"]["engine"] == "pandas"  # the default run stays in one process
+        # the engine's monitor comes only with monitoring
+        engine = project / "src/my_ml_project/engine"
+        assert (engine / "monitor.py").exists() == (answers["monitoring"] == "yes")
     assert params["predict"]["model_source"] == "local"  # make predict and the API alike
     assert params["onnx"]["export"] is True
     assert params["mlflow"]["model_alias"] == "champion"

@@ -19,6 +19,8 @@ command -v debootstrap >/dev/null || missing+=(debootstrap)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 # The slow tier opens the monitoring report and the docs site in headless Chromium.
 command -v chromium >/dev/null || missing+=(chromium)
+# kubectl kustomize renders the scale-out option's KServe overlays (fast tier).
+command -v kubectl >/dev/null || missing+=(kubectl)
 # gitlab-ci-local (the slow tier runs the generated GitLab pipeline) copies checkouts with rsync.
 command -v rsync >/dev/null || missing+=(rsync)
 

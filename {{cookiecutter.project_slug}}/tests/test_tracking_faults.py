@@ -22,7 +22,7 @@ from {{ cookiecutter.module_name }}.modeling.model import load_pipeline
 from {{ cookiecutter.module_name }}.paths import MODEL_DIR, RUN_FILE, UNLOGGED_RUN_FILE
 from {{ cookiecutter.module_name }}.pipeline import preflight, prepare, train
 from {{ cookiecutter.module_name }}.tracking import training_run
-from {{ cookiecutter.module_name }}.tracking.__main__ import log_kept
+from {{ cookiecutter.module_name }}.tracking.__main__ import log_kept, model_uri
 from {{ cookiecutter.module_name }}.tracking.server import TrackingUnavailable, check_tracking_server
 
 
@@ -180,3 +180,19 @@ def test_a_store_failing_after_the_fit_keeps_the_model_to_log_later(make_project
     version = client.get_model_version(settings.registered_model_name, logged["registered_version"])
     assert version.run_id == logged["run_id"]
     assert type(kept).__name__ == "Pipeline"
+
+
+def test_model_uri_names_the_files_of_a_version_and_refuses_local_ones(pipeline_run, monkeypatch):
+    """`tracking model-uri` (what `make kserve-model` writes): the embedded store keeps files on
+    this machine, which no cluster reads: one line says so; an unknown alias is named."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    settings = load_params(pipeline_run["root"]).mlflow
+    with pytest.raises(SystemExit, match=r"stored at file://.*which a cluster cannot read"):
+        model_uri(settings, settings.model_alias)
+    with pytest.raises(SystemExit, match=r"has no alias 'nobody'"):
+        model_uri(settings, "nobody")
+    # A version whose files are on object storage is printed as it is stored.
+    monkeypatch.setattr(
+        MlflowClient, "get_model_version_download_uri", lambda *_: "s3://bucket/1/m-1/artifacts"
+    )
+    assert model_uri(settings, settings.model_alias) == "s3://bucket/1/m-1/artifacts"

@@ -14,10 +14,16 @@ from sklearn.metrics import (
 )
 
 
-def classification_scores(actual: object, predicted: object) -> dict[str, float]:
+def classification_scores(
+    actual: object, predicted: object, sample_weight: object = None
+) -> dict[str, float]:
+    """Weights count each (actual, predicted) pair that many times (the out-of-core monitor
+    passes the pairs' counts)."""
     return {
-        "accuracy": float(accuracy_score(actual, predicted)),
-        "f1_macro": float(f1_score(actual, predicted, average="macro")),
+        "accuracy": float(accuracy_score(actual, predicted, sample_weight=sample_weight)),
+        "f1_macro": float(
+            f1_score(actual, predicted, average="macro", sample_weight=sample_weight)
+        ),
     }
 
 

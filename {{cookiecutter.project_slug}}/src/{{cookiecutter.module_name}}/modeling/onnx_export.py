@@ -238,6 +238,7 @@ class OnnxModel:
     """An onnxruntime session with what it needs to be fed: the schema and the vocabulary."""
 
     def __init__(self, serialised: bytes, schema: Schema, model: Pipeline, threads: int = 1):
+        self.serialised, self.threads = serialised, threads
         self.session = session(serialised, threads)
         self.schema = schema
         self.vocabulary = category_vocabulary(model)
@@ -245,6 +246,14 @@ class OnnxModel:
         # ("signup date" -> "signup_date"); the inputs keep the columns' order.
         inputs = (tensor.name for tensor in self.session.get_inputs())
         self.input_names = dict(zip(schema.features, inputs, strict=True))
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A session cannot be pickled: a Dask worker rebuilds it from the serialised model.
+        return {key: value for key, value in self.__dict__.items() if key != "session"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.session = session(self.serialised, self.threads)
 
     def run(self, frame: pd.DataFrame) -> np.ndarray:
         """Probabilities (classification, in the model's class order) or predictions."""

@@ -4,6 +4,7 @@ feature drift, and the model's outputs. Each returns report rows (`check_row`)."
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,40 +38,72 @@ def check_row(name: str, column: str | None, failed: bool, severity: str, **valu
     }
 
 
-def check_schema(
+@dataclass
+class ParsedColumn:
+    """How a batch column parsed as its schema kind (counts add up across partitions)."""
+
+    rows: int
+    present: int  # non-missing values
+    unparsable: int  # present values that are not of the expected kind
+    dtype: str  # as read
+
+    def __add__(self, other: ParsedColumn) -> ParsedColumn:
+        return ParsedColumn(
+            self.rows + other.rows,
+            self.present + other.present,
+            self.unparsable + other.unparsable,
+            self.dtype,
+        )
+
+
+def parse_features(
     current: pd.DataFrame, schema: Schema, decimal: str = "."
-) -> tuple[list[dict], pd.DataFrame]:
+) -> tuple[pd.DataFrame, dict[str, ParsedColumn]]:
+    """The batch's feature columns typed as the model expects them (numbers as floats), and
+    how each parsed. Columns the batch lacks are left out."""
+    typed, parsed = {}, {}
+    for column, kind in schema.features.items():
+        if column not in current.columns:
+            continue
+        values = current[column]
+        present = values.notna()
+        unparsable = 0
+        if kind == NUMERIC:
+            typed[column] = to_numbers(values, decimal)
+            unparsable = int((typed[column].isna() & present).sum())
+        elif kind == DATETIME:
+            dates = parse_dates(values[present].astype(str), schema.date_formats[column])
+            unparsable = int(dates.isna().sum())
+            typed[column] = values
+        else:  # any value is a category (new ones: unknown_categories)
+            typed[column] = values
+        parsed[column] = ParsedColumn(
+            len(values), int(present.sum()), unparsable, str(values.dtype)
+        )
+    return pd.DataFrame(typed, index=current.index), parsed
+
+
+def schema_checks(
+    columns: list[str], parsed: dict[str, ParsedColumn], schema: Schema
+) -> list[dict]:
     """Missing and extra columns, observed vs expected types, all-missing columns.
 
-    Returns the checks and the batch's feature columns typed as the model expects them
-    (numbers as floats). Severity "unusable": the batch cannot be judged at all.
+    Severity "unusable": the batch cannot be judged at all.
     """
     checks = []
-    missing = [column for column in schema.features if column not in current.columns]
+    missing = [column for column in schema.features if column not in columns]
     known = {*schema.features, schema.target, *schema.dropped}
-    extra = [column for column in current.columns if column not in known]
+    extra = [column for column in columns if column not in known]
     checks.append(check_row("missing_columns", None, bool(missing), "unusable", columns=missing))
     checks.append(check_row("extra_columns", None, bool(extra), "warning", columns=extra))
-    typed = {}
     for column, kind in schema.features.items():
         if column in missing:
             continue
-        values = current[column]
-        present = values.dropna()
-        if present.empty:
-            checks.append(check_row("all_missing", column, True, "unusable", rows=len(values)))
+        found = parsed[column]
+        if not found.present:
+            checks.append(check_row("all_missing", column, True, "unusable", rows=found.rows))
             continue
-        if kind == NUMERIC:
-            parsed = to_numbers(values, decimal)
-            failed_share = float(parsed[values.notna()].isna().mean())
-            typed[column] = parsed
-        elif kind == DATETIME:
-            parsed = parse_dates(present.astype(str), schema.date_formats[column])
-            failed_share = float(parsed.isna().mean())
-            typed[column] = values
-        else:
-            failed_share = 0.0  # any value is a category (new ones: unknown_categories)
-            typed[column] = values
+        failed_share = found.unparsable / found.present
         checks.append(
             check_row(
                 "data_type",
@@ -78,12 +111,54 @@ def check_schema(
                 failed_share > 1 - PARSE_SHARE,
                 "unusable",
                 expected=kind,
-                observed=str(values.dtype),
+                observed=found.dtype,
                 unparsable_share=failed_share,
                 threshold=1 - PARSE_SHARE,
             )
         )
-    return checks, pd.DataFrame(typed, index=current.index)
+    return checks
+
+
+def check_schema(
+    current: pd.DataFrame, schema: Schema, decimal: str = "."
+) -> tuple[list[dict], pd.DataFrame]:
+    """The schema checks of a batch in memory, and its feature columns typed (parse_features)."""
+    typed, parsed = parse_features(current, schema, decimal)
+    return schema_checks([str(column) for column in current.columns], parsed, schema), typed
+
+
+def completeness_check(
+    column: str, share: float, reference_share: float, settings: MonitoringSettings
+) -> dict:
+    """Fails when the present share falls below min_completeness of the reference's."""
+    minimum = settings.for_column(column, "min_completeness", settings.min_completeness)
+    threshold = minimum * reference_share
+    return check_row(
+        "completeness",
+        column,
+        share < threshold,
+        "critical",
+        statistic=share,
+        reference=reference_share,
+        threshold=threshold,
+    )
+
+
+def unknown_categories_check(
+    column: str, unknown: int, present: int, examples: list[str], settings: MonitoringSettings
+) -> dict:
+    """Fails when more than max_unknown_share of the present values were never seen."""
+    unknown_share = float(unknown / present) if present else 0.0
+    limit = settings.for_column(column, "max_unknown_share", settings.max_unknown_share)
+    return check_row(
+        "unknown_categories",
+        column,
+        unknown_share > limit,
+        "critical",
+        statistic=unknown_share,
+        threshold=limit,
+        values=sorted(examples)[:10],
+    )
 
 
 def check_quality(
@@ -96,90 +171,76 @@ def check_quality(
             continue
         reference_share = float(reference[column].notna().mean())
         share = float(current[column].notna().mean())
-        minimum = settings.for_column(column, "min_completeness", settings.min_completeness)
-        threshold = minimum * reference_share
-        checks.append(
-            check_row(
-                "completeness",
-                column,
-                share < threshold,
-                "critical",
-                statistic=share,
-                reference=reference_share,
-                threshold=threshold,
-            )
-        )
+        checks.append(completeness_check(column, share, reference_share, settings))
         if kind == CATEGORICAL:
             seen = set(drift.category_counts(reference[column]).index)
             present = current[column].dropna().astype(str)
             unknown = present[~present.isin(seen)]
-            unknown_share = float(len(unknown) / len(present)) if len(present) else 0.0
-            limit = settings.for_column(column, "max_unknown_share", settings.max_unknown_share)
+            examples = sorted(unknown.unique()[:10].tolist())
             checks.append(
-                check_row(
-                    "unknown_categories",
-                    column,
-                    unknown_share > limit,
-                    "critical",
-                    statistic=unknown_share,
-                    threshold=limit,
-                    values=sorted(unknown.unique()[:10].tolist()),
-                )
+                unknown_categories_check(column, len(unknown), len(present), examples, settings)
             )
     return checks
+
+
+def drift_columns(schema: Schema, settings: MonitoringSettings, columns: list[str]) -> dict:
+    """The features drift is tested on: numeric and categorical ones the batch has, not
+    skipped (dates move forward by nature: their drift says nothing)."""
+    return {
+        column: kind
+        for column, kind in schema.features.items()
+        if kind != DATETIME and column in columns and not settings.for_column(column, "skip", False)
+    }
 
 
 def feature_drift(
     reference: pd.DataFrame, current: pd.DataFrame, schema: Schema, settings: MonitoringSettings
 ) -> list[dict]:
-    """Drift of every numeric and categorical feature, p-values corrected across columns.
-
-    A feature drifts when its corrected p-value is below alpha AND its effect size reaches the
-    threshold: significance alone flags trivial shifts once samples are large.
-    """
-    results = []
-    for column, kind in schema.features.items():
-        if kind == DATETIME or settings.for_column(column, "skip", False):
-            continue  # dates move forward by nature: their drift says nothing
-        if column not in current.columns:
-            continue
+    """Drift of every numeric and categorical feature of a batch in memory (drift_checks)."""
+    found = {}
+    for column, kind in drift_columns(schema, settings, list(current.columns)).items():
         if kind == NUMERIC:
             ref = reference[column].to_numpy(dtype=float, na_value=np.nan)
             cur = current[column].to_numpy(dtype=float, na_value=np.nan)
             ref, cur = _present(ref), _present(cur)
-            if not len(ref) or not len(cur):
-                continue
-            found = drift.numeric_drift(ref, cur)
-            default = settings.numeric_effect
+            if len(ref) and len(cur):
+                found[column] = drift.numeric_drift(ref, cur)
         else:
-            found = drift.categorical_drift(reference[column], current[column])
-            default = settings.categorical_effect
-        effect_threshold = settings.for_column(column, "effect", default)
-        results.append(
-            {"column": column, "kind": kind, "found": found, "effect_threshold": effect_threshold}
-        )
-    adjusted = drift.adjust([row["found"].p_value for row in results], settings.correction)
+            found[column] = drift.categorical_drift(reference[column], current[column])
+    return drift_checks(found, schema, settings)
+
+
+def drift_checks(
+    found: dict[str, drift.Drift], schema: Schema, settings: MonitoringSettings
+) -> list[dict]:
+    """Report rows of the features' drift statistics, p-values corrected across columns.
+
+    A feature drifts when its corrected p-value is below alpha AND its effect size reaches the
+    threshold: significance alone flags trivial shifts once samples are large.
+    """
+    adjusted = drift.adjust([result.p_value for result in found.values()], settings.correction)
     checks = []
-    for row, p_adjusted in zip(results, adjusted, strict=True):
-        found = row["found"]
-        failed = p_adjusted < settings.alpha and found.effect >= row["effect_threshold"]
+    for (column, result), p_adjusted in zip(found.items(), adjusted, strict=True):
+        kind = schema.features[column]
+        default = settings.numeric_effect if kind == NUMERIC else settings.categorical_effect
+        threshold = settings.for_column(column, "effect", default)
         checks.append(
             check_row(
                 "feature_drift",
-                row["column"],
-                failed,
+                column,
+                p_adjusted < settings.alpha and result.effect >= threshold,
                 "drift",
-                kind=row["kind"],
-                test=found.test,
-                statistic=found.statistic,
-                p_value=found.p_value,
+                kind=kind,
+                test=result.test,
+                statistic=result.statistic,
+                p_value=result.p_value,
                 p_adjusted=p_adjusted,
                 alpha=settings.alpha,
                 correction=settings.correction,
-                effect_name=found.effect_name,
-                effect=found.effect,
-                threshold=row["effect_threshold"],
-                **found.extra,
+                effect_name=result.effect_name,
+                effect=result.effect,
+                threshold=threshold,
+                **result.extra,
             )
         )
     return checks
@@ -193,13 +254,19 @@ def _present(values: np.ndarray) -> np.ndarray:
 def output_drift(
     name: str, reference: Any, current: Any, numeric: bool, settings: MonitoringSettings
 ) -> dict:
-    """Drift of one output (predictions or labels): no correction, it is a single test."""
+    """Drift of one output (predictions or labels) of a batch in memory (output_check)."""
     if numeric:
         found = drift.numeric_drift(np.asarray(reference, float), np.asarray(current, float))
-        threshold = settings.numeric_effect
     else:
         found = drift.categorical_drift(pd.Series(reference), pd.Series(current))
-        threshold = settings.categorical_effect
+    return output_check(name, found, numeric, settings)
+
+
+def output_check(
+    name: str, found: drift.Drift, numeric: bool, settings: MonitoringSettings
+) -> dict:
+    """The row of one output's drift: no correction, it is a single test."""
+    threshold = settings.numeric_effect if numeric else settings.categorical_effect
     failed = found.p_value < settings.alpha and found.effect >= threshold
     return check_row(
         name,
@@ -214,6 +281,36 @@ def output_drift(
         effect=found.effect,
         threshold=threshold,
         **found.extra,
+    )
+
+
+def expected_score(root: Path, model: Any, schema: Schema) -> float | None:
+    """The model's primary metric on the test split (None when prepare has not written it)."""
+    if not (root / TEST_DATA).is_file():
+        return None
+    test = pd.read_parquet(root / TEST_DATA)
+    predicted = model.predict(test[list(schema.features)])
+    return task_scores(schema.task, test[schema.target], predicted)[primary_metric(schema.task)]
+
+
+def performance_check(
+    task: str, observed: float, expected: float, settings: MonitoringSettings
+) -> dict:
+    """Fails when the batch's primary metric is worse than the test split's by more than
+    performance_drop."""
+    metric = primary_metric(task)
+    margin = -settings.performance_drop if higher_is_better(metric) else settings.performance_drop
+    threshold = expected * (1 + margin)
+    return check_row(
+        "performance",
+        None,
+        is_better(metric, threshold, observed),
+        "critical",
+        metric=metric,
+        statistic=observed,
+        reference=expected,
+        threshold=threshold,
+        reference_data=TEST_DATA.as_posix(),
     )
 
 
@@ -243,29 +340,10 @@ def check_model(
             "prediction_drift", model.predict(reference[columns]), predicted, regression, settings
         )
     )
-    if labels is not None and (root / TEST_DATA).is_file():
-        test = pd.read_parquet(root / TEST_DATA)
-        metric = primary_metric(schema.task)
-        expected = task_scores(schema.task, test[schema.target], model.predict(test[columns]))
-        observed = task_scores(schema.task, labels, predicted)
-        # the metric must not get worse than the test split's by more than performance_drop
-        margin = (
-            -settings.performance_drop if higher_is_better(metric) else settings.performance_drop
-        )
-        threshold = expected[metric] * (1 + margin)
-        checks.append(
-            check_row(
-                "performance",
-                None,
-                is_better(metric, threshold, observed[metric]),
-                "critical",
-                metric=metric,
-                statistic=observed[metric],
-                reference=expected[metric],
-                threshold=threshold,
-                reference_data=TEST_DATA.as_posix(),
-            )
-        )
+    expected = expected_score(root, model, schema) if labels is not None else None
+    if expected is not None:
+        observed = task_scores(schema.task, labels, predicted)[primary_metric(schema.task)]
+        checks.append(performance_check(schema.task, observed, expected, settings))
     return checks
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..config import Params, load_params
+from ..config import Params, has_capability, load_params
 from ..dataset.raw import UnreadableData, read_table
 from ..dataset.schema import Schema, to_numbers
 from ..paths import SCHEMA_FILE
@@ -62,6 +62,15 @@ def run_checks(
     return checks
 
 
+def out_of_core(params: Params, path: Path) -> bool:
+    """The Dask engine checks the batch (compute.engine: dask, and larger than a partition)."""
+    if not has_capability("engine"):
+        return False
+    from ..engine.batches import runs_out_of_core
+
+    return runs_out_of_core(params, path)
+
+
 def monitor(
     current_path: Path,
     root: Path | str = ".",
@@ -85,12 +94,23 @@ def monitor(
         reference = pd.read_parquet(root / settings.reference)
         report["reference"] = {"path": settings.reference, "rows": len(reference)}
         decimal = params.data.decimal
-        try:
-            current = read_batch(current_path, params.data.sep, decimal)
-        except UnreadableData as error:
-            raise Unusable(str(error)) from None
-        report["batch"].update(rows=len(current), columns=[str(c) for c in current.columns])
-        checks = run_checks(root, current, schema, settings, reference, decimal)
+        if out_of_core(params, current_path):
+            from ..engine.monitor import check_batch
+
+            try:
+                checks, batch, current = check_batch(
+                    root, current_path, schema, settings, reference, params
+                )
+            except UnreadableData as error:
+                raise Unusable(str(error)) from None
+            report["batch"].update(batch)
+        else:
+            try:
+                current = read_batch(current_path, params.data.sep, decimal)
+            except UnreadableData as error:
+                raise Unusable(str(error)) from None
+            report["batch"].update(rows=len(current), columns=[str(c) for c in current.columns])
+            checks = run_checks(root, current, schema, settings, reference, decimal)
         code, message, policy = decide(checks, settings)
         report.update(checks=checks, policy=policy)
     except (Unusable, SystemExit) as error:

@@ -17,12 +17,21 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..config import load_params
+from ..config import Params, has_capability, load_params
 from ..paths import unwritable
 from .batch import BatchRefused, predict_file
 from .model_source import load_model
 
 PREDICTIONS_DIR = Path("data/predictions")
+
+
+def out_of_core(params: Params, path: Path) -> bool:
+    """The Dask engine scores the batch (compute.engine: dask, and larger than a partition)."""
+    if not has_capability("engine"):
+        return False
+    from ..engine.batches import runs_out_of_core
+
+    return runs_out_of_core(params, path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,8 +47,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     params = load_params(args.root)
     try:
-        model = load_model(args.root, params, args.source, threads=0)
-        result = predict_file(model, params, args.input, output)
+        partitions = out_of_core(params, args.input)
+        # onnxruntime on every core, unless Dask already runs a partition per core
+        model = load_model(args.root, params, args.source, threads=1 if partitions else 0)
+        if partitions:
+            from ..engine.predict import predict_partitions
+
+            result = predict_partitions(model, params, args.input, output)
+        else:
+            result = predict_file(model, params, args.input, output)
     except (RuntimeError, BatchRefused) as error:
         print(f"predict: nothing scored: {error}", file=sys.stderr)
         return 2

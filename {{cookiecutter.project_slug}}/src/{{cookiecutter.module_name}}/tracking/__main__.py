@@ -1,6 +1,7 @@
-"""`python -m <package>.tracking runs|ui|log-kept|register`: browse this project's MLflow
-tracking store, log the run train kept when the store failed after the fit, or register the
-model of an experiment you kept (`dvc exp apply`)."""
+"""`python -m <package>.tracking runs|ui|log-kept|register|model-uri`: browse this project's
+MLflow tracking store, log the run train kept when the store failed after the fit, register the
+model of an experiment you kept (`dvc exp apply`), or print where a registered version's files
+are (what a model server such as KServe loads)."""
 
 from __future__ import annotations
 
@@ -135,6 +136,39 @@ def register(root: Path, settings: MlflowSection) -> dict:
     return logged
 
 
+# Artifact stores a model server in a cluster can read the model from.
+REMOTE_SCHEMES = ("s3://", "gs://", "wasbs://", "abfss://", "https://", "http://")
+
+
+def model_uri(settings: MlflowSection, alias: str) -> str:
+    """The storage URI of the files of the version `alias` points to (s3://... with a tracking
+    server whose artifacts are on S3). A local path, which no cluster can read, is refused."""
+    check_tracking_server(settings.tracking_uri)
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from .mlflow_store import quiet
+
+    client = MlflowClient(settings.tracking_uri)
+    name = settings.registered_model_name
+    try:
+        with quiet():
+            version = client.get_model_version_by_alias(name, alias)
+            uri = client.get_model_version_download_uri(name, version.version)
+    except MlflowException as error:
+        raise SystemExit(
+            f"registered model {name!r} has no alias {alias!r} at {settings.tracking_uri}: "
+            f"{error.message.splitlines()[0]}"
+        ) from None
+    if not uri.startswith(REMOTE_SCHEMES):
+        raise SystemExit(
+            f"version {version.version} of {name!r} is stored at {uri}, which a cluster cannot "
+            "read: track to an MLflow server whose artifacts are on S3, GCS or Azure "
+            "(docs/mlflow.md), then retrain"
+        )
+    return uri
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split(":")[1].strip())
     parser.add_argument("--root", type=Path, default=Path(), help="project root (default: .)")
@@ -146,6 +180,8 @@ def main(argv: list[str] | None = None) -> None:
     runs.add_argument("--limit", type=int, default=5)
     commands.add_parser("log-kept", help=f"log and register the run kept in {UNLOGGED_RUN_FILE}")
     commands.add_parser("register", help="register the model in models/ (a kept experiment's)")
+    where = commands.add_parser("model-uri", help="print where a registered version's files are")
+    where.add_argument("--alias", default=None, help="the alias (default: mlflow.model_alias)")
     args = parser.parse_args(argv)
     settings = load_params(args.root).mlflow
     if args.command == "runs":
@@ -154,6 +190,8 @@ def main(argv: list[str] | None = None) -> None:
         log_kept(args.root, settings)
     elif args.command == "register":
         register(args.root, settings)
+    elif args.command == "model-uri":
+        print(model_uri(settings, args.alias or settings.model_alias))
     else:
         open_ui(settings, args.host, args.port)
 

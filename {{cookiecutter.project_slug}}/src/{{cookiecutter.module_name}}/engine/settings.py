@@ -1,0 +1,28 @@
+"""The `compute:` section of params.yaml (validated by config.load_params with the rest)."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BeforeValidator, Field
+
+from ..config import Section
+
+
+class ComputeSettings(Section):
+    ENV: ClassVar[dict[str, str]] = {
+        "engine": "COMPUTE_ENGINE",
+        "scheduler_address": "DASK_SCHEDULER_ADDRESS",
+    }
+    # pandas: one process, the batch streamed (predict) or in memory (monitor);
+    # dask: partitions, out of core, on every core or on a Dask cluster.
+    engine: Literal["pandas", "dask"]
+    # Empty: a cluster inside the process (LocalCluster); else tcp://host:8786 of a running one.
+    scheduler_address: Annotated[str, BeforeValidator(lambda value: value or "")]
+    partition_mb: Annotated[float, Field(gt=0)]  # CSV megabytes per partition
+    # Distinct reference values the KS / Wasserstein grid keeps: exact up to this many, a
+    # quantile grid with a stated error bound above it (engine/grid.py).
+    drift_grid: Annotated[int, Field(ge=16)]
+
+
+PARAMS_SECTIONS = {"compute": ComputeSettings}
