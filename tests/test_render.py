@@ -59,7 +59,11 @@ def unchosen_paths(table: dict, answers: dict) -> list[str]:
 
 
 # option -> the sub-package it adds (a Make fragment too for those with targets of their own)
-CAPABILITIES = {"monitoring": "monitoring", "serving": "serving", "scale_out": "engine"}
+CAPABILITIES = {
+    "monitoring": ("monitoring",),
+    "serving": ("serving",),
+    "scale_out": ("engine", "kubeflow"),
+}
 MAKE_FRAGMENTS = {"monitoring": "monitoring", "serving": "serving", "scale_out": "scale-out"}
 
 
@@ -70,17 +74,22 @@ def test_each_capability_is_one_sub_package_with_its_tests():
     the Dask engine's monitor builds on the monitoring package."""
     table = load_options()["_files_of_answers"]
     package = TEMPLATE_PROJECT / "src" / PACKAGE_FOLDER
-    for option, capability in CAPABILITIES.items():
+    for option, capabilities in CAPABILITIES.items():
         paths = set(table[option]["yes"])
-        assert {f"src/{{module}}/{capability}", f"tests/{capability}"} <= paths
         assert f"make/{MAKE_FRAGMENTS[option]}.mk" in paths
-        for module in package.rglob("*.py"):
-            relative = f"src/{{module}}/{module.relative_to(package).as_posix()}"
-            if capability in module.relative_to(package).parts or relative in paths:
-                continue
-            for line in module.read_text(encoding="utf-8").splitlines():
-                if f"..{capability}" in line and "import" in line:
-                    assert line.startswith("    "), f"{module.name}: {line.strip()}"
+        for capability in capabilities:
+            assert {f"src/{{module}}/{capability}", f"tests/{capability}"} <= paths
+            check_imported_inside_functions(package, capability, paths)
+
+
+def check_imported_inside_functions(package: Path, capability: str, paths: set[str]) -> None:
+    for module in package.rglob("*.py"):
+        relative = f"src/{{module}}/{module.relative_to(package).as_posix()}"
+        if capability in module.relative_to(package).parts or relative in paths:
+            continue
+        for line in module.read_text(encoding="utf-8").splitlines():
+            if f"..{capability}" in line and "import" in line:
+                assert line.startswith("    "), f"{module.name}: {line.strip()}"
 
 
 def project_files(project) -> set[str]:
@@ -190,8 +199,13 @@ def check_pyproject(pyproject: dict, answers: dict[str, str]) -> None:
     serving = {"fastapi", "uvicorn", "prometheus-client"}
     assert (serving <= names) == (answers["serving"] == "yes")
     assert ("fastapi" in names) == (answers["serving"] == "yes")
-    assert ({"dask", "distributed"} <= names) == (answers["scale_out"] == "yes")
-    assert bool({"dask", "distributed"} & names) == (answers["scale_out"] == "yes")
+    # A tracking server keeps artifacts where the DVC remote is: MLflow's client for it.
+    store_client = {"s3": "boto3", "gs": "google-cloud-storage", "azure": "azure-storage-blob"}
+    for kind, package in store_client.items():
+        wanted = answers["mlflow_tracking"] == "server" and remote == kind
+        assert (package in names) == wanted, (package, answers)
+    assert ({"dask", "distributed", "kfp"} <= names) == (answers["scale_out"] == "yes")
+    assert bool({"dask", "distributed", "kfp"} & names) == (answers["scale_out"] == "yes")
     dev = {dep.split(">=")[0] for dep in project["optional-dependencies"]["dev"]}
     assert ("httpx" in dev) == (answers["serving"] == "yes")
 
@@ -218,6 +232,7 @@ def check_params_and_pipeline(project, parsed: dict, answers: dict[str, str]) ->
         assert ("make serve" in text or "\nserve:" in text) == (answers["serving"] == "yes")
     assert ("serving" in params) == (answers["serving"] == "yes")
     assert ("compute" in params) == (answers["scale_out"] == "yes")
+    assert ("kubeflow" in params) == (answers["scale_out"] == "yes")
     if answers["scale_out"] == "yes":
         assert params["compute"]["engine"] == "pandas"  # the default run stays in one process
         # the engine's monitor comes only with monitoring

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +29,12 @@ def project_params() -> dict:
 
 
 def scaffold(root: Path, frame: pd.DataFrame | None = None, **changes: dict) -> Path:
-    """Write params.yaml (this project's, with `changes` per section) and the raw CSV: `frame`,
-    or else the bundled sample data."""
+    """Write params.yaml (this project's, with `changes` per section; the embedded MLflow store)
+    and the raw CSV: `frame`, or else the bundled sample data."""
     params = project_params()
     sample = PROJECT_ROOT / params["data"]["raw_path"]
+    # Scratch projects track to their own embedded store, never to the team's server.
+    params["mlflow"]["tracking_uri"] = ""
     for section, values in changes.items():
         params[section].update(values)
     raw = root / params["data"]["raw_path"]
@@ -45,6 +48,20 @@ def scaffold(root: Path, frame: pd.DataFrame | None = None, **changes: dict) -> 
     if _EMPTY_STORE and not (root / EMBEDDED_STORE).exists():
         shutil.copy(_EMPTY_STORE[0], root / EMBEDDED_STORE)
     return root
+
+
+# mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI (MLflow 3), which load_params reads
+# as the user's override: each test ends with the value the session started with.
+_SESSION_TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI")
+
+
+@pytest.fixture(autouse=True)
+def tracking_uri_not_leaked() -> Iterator[None]:
+    yield
+    if _SESSION_TRACKING_URI is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = _SESSION_TRACKING_URI
 
 
 @pytest.fixture(scope="session", autouse=True)

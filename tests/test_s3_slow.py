@@ -1,0 +1,216 @@
+"""Slow tier: S3 for real. A project baked with the S3 DVC remote, an MLflow server whose
+artifacts are on S3, and the scale-out option, against an S3-compatible server on loopback
+(moto's server mode): `make push`, a fresh clone and `make pull` restore data and model byte
+for byte; the run's artifacts and the registered model load back from S3; `make kserve-model`
+points KServe at them; the credentials, read from `.env`, reach neither git nor any log. The
+project's own tests run there too (the Dask engine's among them)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from conftest import git
+from test_generated_project import free_port, run, tools_on_path  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.slow
+
+SECRET = "s3-secret-never-logged-7f3a9c"
+KEY_ID = "AKIAEXAMPLESLOWTEST"
+OUTPUTS = ("data/raw", "data/processed", "models")
+
+# Runs in the project: the champion loads back from the registry (its files on S3) and predicts
+# as the model in models/ does; the run's artifacts are listed from S3.
+LOAD_BACK = r"""
+import json, sys
+import mlflow, pandas as pd
+from mlflow import MlflowClient
+sys.path.insert(0, "src")
+from {module}.config import load_params
+from {module}.modeling.model import load_pipeline
+from pathlib import Path
+params = load_params()
+mlflow.set_tracking_uri(params.mlflow.tracking_uri)
+name = params.mlflow.registered_model_name
+client = MlflowClient()
+version = client.get_model_version_by_alias(name, "champion")
+registered = mlflow.sklearn.load_model(f"models:/{{name}}@champion")
+local = load_pipeline(Path("models/model"))
+test = pd.read_parquet("data/processed/test.parquet")
+features = test.drop(columns=[params.data.target])
+run = json.load(open("models/mlflow_run.json"))
+print(json.dumps({{
+    "same_predictions": bool((registered.predict(features) == local.predict(features)).all()),
+    "download_uri": client.get_model_version_download_uri(name, version.version),
+    "run_artifacts": [f.path for f in client.list_artifacts(run["run_id"])],
+    "params": client.get_run(run["run_id"]).data.params,
+    "tags": client.get_run(run["run_id"]).data.tags,
+}}))
+"""
+
+
+def wait_for(url: str, process: subprocess.Popen, what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            assert process.poll() is None, f"{what} exited"
+            assert time.monotonic() < deadline, f"{what} did not answer in {timeout} s"
+            time.sleep(0.5)
+
+
+@contextmanager
+def background(cmd: list[str], cwd: Path, log: Path, env: dict[str, str]):
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    try:
+        yield process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+def digests(root: Path) -> dict[str, str]:
+    """sha256 of every file under the pipeline's DVC outputs."""
+    found = {}
+    for folder in OUTPUTS:
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file() and path.name != ".gitignore":
+                found[path.relative_to(root).as_posix()] = hashlib.sha256(
+                    path.read_bytes()
+                ).hexdigest()
+    return found
+
+
+@pytest.mark.usefixtures("tools_on_path")
+def test_s3_round_trip_of_data_models_and_mlflow_artifacts(tmp_path):
+    s3_port, mlflow_port = free_port(), free_port()
+    endpoint = f"http://127.0.0.1:{s3_port}"
+    credentials = {
+        "AWS_ACCESS_KEY_ID": KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    moto = [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p"]
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLFLOW_"))}
+    with background([*moto, str(s3_port)], tmp_path, logs / "s3.log", clean_env) as s3:
+        wait_for(f"{endpoint}/", s3, "the S3 server")
+        import boto3  # moto's dependency, in the template's environment
+
+        client = boto3.client("s3", endpoint_url=endpoint, **_boto(credentials))
+        for bucket in ("dvc-store", "mlflow-artifacts"):
+            client.create_bucket(Bucket=bucket)
+
+        run(
+            [
+                str(Path(sys.executable).parent / "cookiecutter"),
+                "--no-input",
+                str(Path(__file__).resolve().parent.parent),
+                "-o",
+                str(tmp_path),
+                "dvc_remote=s3",
+                "dvc_remote_url=s3://dvc-store/my-ml-project",
+                "mlflow_tracking=server",
+                f"mlflow_server_url=http://127.0.0.1:{mlflow_port}",
+                "scale_out=yes",
+                "serving=no",
+            ],
+            cwd=tmp_path,
+        )
+        project = tmp_path / "my-ml-project"
+        # Credentials and endpoints in .env (git-ignored), as the docs say; make exports them.
+        dotenv = {**credentials, "AWS_ENDPOINT_URL": endpoint, "MLFLOW_S3_ENDPOINT_URL": endpoint}
+        (project / ".env").write_text("".join(f"{k}={v}\n" for k, v in dotenv.items()))
+        run(["make", "setup"], cwd=project, **clean_env)
+        run(
+            [".venv/bin/dvc", "remote", "modify", "--local", "storage", "endpointurl", endpoint],
+            cwd=project,
+        )
+
+        server_env = {**clean_env, **dotenv}
+        server = [
+            str(project / ".venv/bin/mlflow"), "server",
+            "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
+            "--default-artifact-root", "s3://mlflow-artifacts/",
+            "--no-serve-artifacts",
+            "--host", "127.0.0.1", "--port", str(mlflow_port),
+        ]  # fmt: skip
+        with background(server, tmp_path, logs / "mlflow.log", server_env) as mlflow_server:
+            wait_for(f"http://127.0.0.1:{mlflow_port}/health", mlflow_server, "MLflow")
+            outputs = {
+                "repro": run(["make", "repro"], cwd=project, **clean_env),
+                "push": run(["make", "push"], cwd=project, **clean_env),
+            }
+            git(project, "add", "-A")
+            git(
+                project, "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-qm", "x"
+            )
+            # Every file of the local DVC cache is in the bucket (not its run cache: runs/).
+            cache = project / ".dvc" / "cache" / "files"
+            local = {p.relative_to(cache).as_posix() for p in cache.rglob("*") if p.is_file()}
+            listed = client.list_objects_v2(Bucket="dvc-store", Prefix="my-ml-project/")
+            remote = {obj["Key"].removeprefix("my-ml-project/files/") for obj in listed["Contents"]}
+            assert local and local <= remote, sorted(local - remote)
+
+            clone = tmp_path / "clone"
+            git(tmp_path, "clone", "-q", str(project), str(clone))
+            assert not (clone / "models" / "model").exists()
+            (clone / ".env").write_text((project / ".env").read_text())
+            os.symlink(project / ".venv", clone / ".venv")
+            run([".venv/bin/dvc", "remote", "modify", "--local", "storage", "endpointurl",
+                 endpoint], cwd=clone)  # fmt: skip
+            outputs["pull"] = run(["make", "pull"], cwd=clone, **clean_env)
+            assert digests(clone) == digests(project)
+
+            module = "my_ml_project"
+            loaded = run(
+                [".venv/bin/python", "-c", LOAD_BACK.format(module=module)],
+                cwd=project,
+                **server_env,
+            )
+            found = json.loads(loaded.stdout.strip().splitlines()[-1])
+            assert found["same_predictions"]
+            assert found["download_uri"].startswith("s3://mlflow-artifacts/")
+            assert found["run_artifacts"], "the run's artifacts are on S3"
+            keys = [
+                obj["Key"] for obj in client.list_objects_v2(Bucket="mlflow-artifacts")["Contents"]
+            ]
+            assert any(key.endswith("MLmodel") for key in keys)
+
+            outputs["kserve"] = run(["make", "kserve-model"], cwd=project, **clean_env)
+            model_env = (project / "deploy/kserve/base/model.env").read_text()
+            assert model_env == f"STORAGE_URI={found['download_uri']}\n"
+
+            outputs["test"] = run(["make", "test"], cwd=project, **clean_env)
+
+    for name, done in outputs.items():
+        assert SECRET not in done.stdout + done.stderr, f"the secret is in make {name}'s output"
+    for log in logs.iterdir():
+        assert SECRET not in log.read_text(errors="replace"), f"the secret is in {log.name}"
+    assert SECRET not in json.dumps(found["params"]) + json.dumps(found["tags"])
+    history = git(project, "log", "--all", "-p")
+    assert SECRET not in history and KEY_ID not in history
+    assert git(project, "check-ignore", ".env").strip() == ".env"
+
+
+def _boto(credentials: dict[str, str]) -> dict[str, str]:
+    return {
+        "aws_access_key_id": credentials["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": credentials["AWS_SECRET_ACCESS_KEY"],
+        "region_name": credentials["AWS_DEFAULT_REGION"],
+    }

@@ -1,0 +1,21 @@
+"""The `kubeflow:` section of params.yaml (validated by config.load_params with the rest)."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+from pydantic import BeforeValidator
+
+from ..config import Section, Text
+
+
+class KubeflowSettings(Section):
+    ENV: ClassVar[dict[str, str]] = {"host": "KFP_HOST", "image": "KFP_IMAGE"}
+    # Empty: `make kfp-run` runs the pipeline here (kfp.local); else the KFP API endpoint.
+    host: Annotated[str, BeforeValidator(lambda value: value or "")]
+    image: Text  # every step runs in it: the project installed with its dependencies
+    experiment: Text  # the KFP experiment runs are filed under
+    project_dir: Text  # where the image holds the project (params.yaml, .dvc/, data pointers)
+
+
+PARAMS_SECTIONS = {"kubeflow": KubeflowSettings}
