@@ -51,7 +51,9 @@ def write_components() -> list[str]:
     for old in COMPONENTS.glob("*.md"):
         old.unlink()
     with tempfile.TemporaryDirectory() as scratch:
+        # The default answers plus the options that are off by default: a page for every one.
         bake = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", scratch, str(ROOT)]
+        bake.append("scale_out=yes")
         subprocess.run(bake, check=True, capture_output=True)
         project = Path(scratch) / "my-ml-project"
         pages = []
