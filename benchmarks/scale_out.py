@@ -126,7 +126,11 @@ def drift_agreement(out: Path) -> dict:
     for exact, found in zip(memory["checks"], partitions["checks"], strict=True):
         if exact["check"] != "feature_drift":
             continue
-        row = {"verdict_equal": exact["failed"] == found["failed"], "test": exact["test"]}
+        row = {
+            "drifted": [exact["failed"], found["failed"]],
+            "verdict_equal": exact["failed"] == found["failed"],
+            "test": exact["test"],
+        }
         row["statistic_diff"] = abs(exact["statistic"] - found["statistic"])
         row["p_value"] = [exact["p_value"], found["p_value"]]
         if exact["test"] == "ks":
