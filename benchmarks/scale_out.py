@@ -24,7 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import BIN, TEMPLATE_DIR, env, report, timed
+from common import TEMPLATE_DIR, env, report, timed
+from serving_benchmark import bake_and_train
 
 CGROUP = Path("/sys/fs/cgroup/memory/scale-out-benchmark")
 
@@ -53,24 +54,6 @@ for start in range(0, rows, group):
     writer.write_table(table.cast(writer.schema))
 writer.close()
 """
-
-
-def bake(scratch: Path) -> Path:
-    timed(
-        [
-            str(BIN / "cookiecutter"),
-            "--no-input",
-            str(TEMPLATE_DIR),
-            "-o",
-            str(scratch),
-            "scale_out=yes",
-        ],
-        cwd=scratch,
-    )
-    project = scratch / "my-ml-project"
-    timed(["make", "setup"], cwd=project)
-    timed(["make", "repro"], cwd=project)
-    return project
 
 
 def module_of(project: Path) -> str:
@@ -158,7 +141,11 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
-        project = args.project.resolve() if args.project else bake(scratch)
+        project = (
+            args.project.resolve()
+            if args.project
+            else bake_and_train(scratch, TEMPLATE_DIR, "scale_out=yes")
+        )
         module = module_of(project)
         results: dict = {"rows": args.rows, "speed_rows": args.speed_rows, "cap_mib": args.cap_mb}
         for name, rows in (("speed", args.speed_rows), ("capped", args.rows)):

@@ -147,9 +147,10 @@ def wrk(url: str, body: str, connections: int, duration: float, scratch: Path) -
     }
 
 
-def bake_and_train(root: Path, template: Path = TEMPLATE_DIR) -> Path:
+def bake_and_train(root: Path, template: Path = TEMPLATE_DIR, *answers: str) -> Path:
+    """Bake (answers as `name=value`), `make setup`, `make repro`; the project's folder."""
     timed(
-        [str(BIN / "cookiecutter"), "--no-input", str(template), "-o", str(root)],
+        [str(BIN / "cookiecutter"), "--no-input", str(template), "-o", str(root), *answers],
         cwd=root,
     )
     project = root / "my-ml-project"

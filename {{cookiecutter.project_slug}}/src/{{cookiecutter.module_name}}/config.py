@@ -174,6 +174,16 @@ def has_capability(name: str) -> bool:
     return find_spec(f"{__package__}.{name}") is not None
 
 
+def out_of_core(params: Params, path: Path) -> bool:
+    """The Dask engine reads the batch `path` (scale-out option: compute.engine is dask and the
+    batch makes more than one partition)."""
+    if not has_capability("engine"):
+        return False
+    from .engine.batches import runs_out_of_core
+
+    return runs_out_of_core(params, path)
+
+
 @cache
 def params_model() -> type[Params]:
     """Params plus the sections of the capabilities present (see the module docstring)."""

@@ -57,6 +57,7 @@ class Plan:
     numeric_grids: dict[str, np.ndarray]  # drift-tested numeric feature -> grid
     seen: dict[str, set[str]]  # categorical feature -> categories of the reference
     model: Any  # the fitted pipeline, or None
+    reference_predictions: Any  # the model's outputs on the reference, or None
     output_grid: np.ndarray | None  # regression: grid of the reference's targets/predictions
     target_kind: str  # integer | float | text: how the batch's labels are read
     sample_rows: int  # per partition, for the report's charts
@@ -273,12 +274,12 @@ def build_plan(
         if kind == CATEGORICAL and column in columns
     }
     target = reference[schema.target]
-    regression = schema.task == "regression"
+    predicted = None if model is None else model.predict(reference[list(schema.features)])
     output_grid = None
-    if regression:
+    if schema.task == "regression":
         values = target.dropna().to_numpy(dtype=float)
-        if model is not None:
-            values = np.concatenate([values, model.predict(reference[list(schema.features)])])
+        if predicted is not None:
+            values = np.concatenate([values, predicted])
         output_grid = make_grid(values, size)
     return Plan(
         schema,
@@ -286,6 +287,7 @@ def build_plan(
         grids,
         seen,
         model,
+        predicted,
         output_grid,
         target_kind(target),
         sample_rows=math.ceil(CHART_ROWS / partitions),
@@ -366,8 +368,7 @@ def model_checks(
     if plan.model is None:
         return checks
     predicted = total.predicted_labelled if has_labels else total.predicted_all
-    reference_predicted = plan.model.predict(reference[list(schema.features)])
-    found = output_drift_of(reference_predicted, predicted, plan)
+    found = output_drift_of(plan.reference_predictions, predicted, plan)
     checks.append(output_check("prediction_drift", found, regression, settings))
     expected = expected_score(root, plan.model, schema) if has_labels else None
     if expected is not None:

@@ -18,11 +18,9 @@ def prepare(project: str, package: str, prepared: Output[Artifact]) -> None:
     import shutil
     from pathlib import Path
 
-    import yaml
-
     source, root = Path(project), Path(prepared.path)
-    params = yaml.safe_load((source / "params.yaml").read_text(encoding="utf-8"))
-    raw = Path(params["data"]["raw_path"])
+    params = importlib.import_module(f"{package}.config").load_params(source)
+    raw = Path(params.data.raw_path)
     if not (source / raw).is_file():
         from dvc.repo import Repo
 

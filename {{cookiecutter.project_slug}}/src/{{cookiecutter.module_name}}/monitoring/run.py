@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..config import Params, has_capability, load_params
+from ..config import Params, load_params, out_of_core
 from ..dataset.raw import UnreadableData, read_table
 from ..dataset.schema import Schema, to_numbers
 from ..paths import SCHEMA_FILE
@@ -60,15 +60,6 @@ def run_checks(
             labels = labels if len(labels) else None
         checks += check_model(root, reference, typed, labels, schema, settings)
     return checks
-
-
-def out_of_core(params: Params, path: Path) -> bool:
-    """The Dask engine checks the batch (compute.engine: dask, and larger than a partition)."""
-    if not has_capability("engine"):
-        return False
-    from ..engine.batches import runs_out_of_core
-
-    return runs_out_of_core(params, path)
 
 
 def monitor(

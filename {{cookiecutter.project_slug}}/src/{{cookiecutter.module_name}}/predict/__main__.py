@@ -17,21 +17,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..config import Params, has_capability, load_params
+from ..config import load_params, out_of_core
 from ..paths import unwritable
 from .batch import BatchRefused, predict_file
 from .model_source import load_model
 
 PREDICTIONS_DIR = Path("data/predictions")
-
-
-def out_of_core(params: Params, path: Path) -> bool:
-    """The Dask engine scores the batch (compute.engine: dask, and larger than a partition)."""
-    if not has_capability("engine"):
-        return False
-    from ..engine.batches import runs_out_of_core
-
-    return runs_out_of_core(params, path)
 
 
 def main(argv: list[str] | None = None) -> int:
