@@ -1,4 +1,5 @@
-"""Slow tier: the generated project's image, built for real with buildah and run.
+"""Slow tier: the generated project's images, built for real with buildah and run: the API's, and
+the one the Kubeflow pipeline's steps run in (the scale-out option).
 
 No container engine is needed. debootstrap writes a Debian bookworm root filesystem (its
 python3 is 3.11, so the project is baked for 3.11: the model's pinned requirements come from
@@ -34,6 +35,7 @@ __all__ = ["tools_on_path"]  # the fixture, used by name
 
 BASE_IMAGE = "localhost/mlops-test-base:bookworm"
 APP_IMAGE = "localhost/my-ml-project:test"
+PIPELINE_IMAGE = "localhost/my-ml-project-pipeline:latest"  # kubeflow.image of the bake
 MODULE = "my_ml_project"
 APP_UID = "10001"
 # pip settings a host may need to reach its package index; host paths and file: URLs are
@@ -348,7 +350,7 @@ def test_image_builds_and_serves_the_model_as_non_root(bake, tools_on_path, buil
     rootfs = Path(buildah("mount", base_container))
     debootstrap_log = tmp_path / "debootstrap.log"
     with debootstrap(rootfs, debootstrap_log) as bootstrapping:
-        project = bake(python_version="3.11")
+        project = bake(python_version="3.11", scale_out="yes")
         run(["make", "setup"], cwd=project)
         run(["make", "repro"], cwd=project)
         make_base_image(buildah, base_container, bootstrapping, debootstrap_log)
@@ -385,3 +387,61 @@ def test_image_builds_and_serves_the_model_as_non_root(bake, tools_on_path, buil
         assert server_uids(port) == [APP_UID] * 4
         assert run_healthcheck(buildah, container, port, config) == 0
     assert run_healthcheck(buildah, container, port, config) != 0  # it does see a dead server
+
+    check_pipeline_image(buildah, project, tmp_path)
+
+
+def check_pipeline_image(buildah: Buildah, project: Path, folder: Path) -> None:
+    """`make kfp-image` builds the Kubeflow steps' image from the committed tree; in it, as the
+    unprivileged user, the pipeline runs (kfp.local), its prepare step pulling the raw data from
+    the DVC remote, to the metrics `make repro` reached."""
+    run(["make", "push"], cwd=project)  # the raw data the step pulls
+    commit = run(["git", "rev-parse", "HEAD"], cwd=project).stdout.strip()
+    build_args = [
+        "--isolation chroot --format docker --pull=never",
+        f"--build-arg BASE_IMAGE={BASE_IMAGE}",
+        *pip_mounts(folder),
+    ]
+    make = ["make", "kfp-image", f"CONTAINER={' '.join(buildah.base)}"]
+    run([*make, f"KFP_BUILD_ARGS={' '.join(build_args)}"], cwd=project)
+    env = dict(item.split("=", 1) for item in image_config(buildah, PIPELINE_IMAGE)["Env"])
+    assert env["GIT_COMMIT"] == commit  # the lineage of what it trains
+    container = buildah("from", "--pull=never", PIPELINE_IMAGE)
+    root = Path(buildah("mount", container))
+    app = root / "app"
+    assert sorted(p.name for p in app.iterdir()) == [".dvc", "data", "params.yaml"]
+    assert [p.name for p in (app / "data" / "raw").iterdir() if p.suffix != ".dvc"] == []
+    buildah("umount", container)
+
+    # The project's DVC remote, where the image's HOME (/app) puts it: ~/dvc-remotes/<slug>.
+    remote = configparser.RawConfigParser()
+    remote.read(project / ".dvc" / "config")
+    url = remote["'remote \"storage\"'"]["url"]
+    assert url.startswith("~/"), url
+    mount = f"{Path(url).expanduser()}:/app/{url[2:]}:ro"
+    done = subprocess.run(
+        buildah.command(
+            "run",
+            "--isolation",
+            "chroot",
+            "-v",
+            mount,
+            container,
+            "--",
+            "python",
+            "-m",
+            f"{MODULE}.kubeflow",
+            "run",
+        ),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "pipeline ran here (kfp.local)" in done.stdout
+    root = Path(buildah("mount", container))
+    metrics = json.loads((root / "app/build/kfp/metrics.json").read_text())
+    assert metrics == json.loads((project / "reports" / "metrics.json").read_text())
+    owners = {p.stat().st_uid for p in (root / "app" / "build").rglob("*")}
+    assert owners == {int(APP_UID)}
+    buildah("umount", container)

@@ -200,7 +200,7 @@ def test_s3_round_trip_of_data_models_and_mlflow_artifacts(tmp_path):
             outputs["test"] = run(["make", "test"], cwd=project, **clean_env)
             # The scale-out tutorial, as written, on this project (its runs go to the server).
             outputs["tutorial"] = run_page(project, "scale-out.md")
-            check_scale_out_tutorial(project)
+            check_scale_out_tutorial(project, outputs["tutorial"])
 
     for name, done in outputs.items():
         text = done if isinstance(done, str) else done.stdout + done.stderr
@@ -221,8 +221,14 @@ def _boto(credentials: dict[str, str]) -> dict[str, str]:
     }
 
 
-def check_scale_out_tutorial(project: Path) -> None:
-    """Its batch was scored and monitored by partitions; kfp-run reached make repro's metrics."""
+def check_scale_out_tutorial(project: Path, output: str) -> None:
+    """Its raw data was prepared by partitions and trained on a sample, its batch scored and
+    monitored by partitions; kfp-run reached make repro's metrics."""
+    assert "prepared 240000 train and 60000 test rows in data/processed/ (" in output
+    assert "train split: a sample of 50000 rows (split.train_rows)" in output
+    split = "import pyarrow.parquet as pq; print(pq.ParquetFile('{}').num_row_groups)"
+    groups = run([".venv/bin/python", "-c", split.format("data/processed/train.parquet")], project)
+    assert int(groups.stdout) > 1  # written a partition at a time
     count = "import pyarrow.parquet as pq; print(pq.ParquetFile('{}').metadata.num_rows)"
     rows = run([".venv/bin/python", "-c", count.format("data/predictions/big.parquet")], project)
     assert rows.stdout.strip() == "300000"

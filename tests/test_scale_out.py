@@ -1,6 +1,7 @@
 """Fast tier: the scale-out option's KServe manifests, rendered by `kubectl kustomize` and held
 to KServe's own InferenceService schema (its CRD), strictly: an unknown field fails, as it does
-with `kubectl apply --validate=strict`."""
+with `kubectl apply --validate=strict`; the pipeline's image (hadolint); the continuous-training
+choice of Kubeflow Pipelines, from the workflows to the retrain command."""
 
 from __future__ import annotations
 
@@ -47,23 +48,28 @@ def validator() -> jsonschema.Draft7Validator:
 
 
 @pytest.fixture(scope="module")
-def kserve(tmp_path_factory) -> dict[str, list[dict]]:
-    """The rendered overlays (base, canary) of a bake with scale_out=yes and no serving option:
-    KServe needs none of the FastAPI files."""
-    kubectl = shutil.which("kubectl")
-    assert kubectl, "kubectl not installed: make system-deps"
-    home = tmp_path_factory.mktemp("kserve-home")
+def project(tmp_path_factory) -> Path:
+    """A bake with scale_out=yes and no serving option: KServe and the pipeline's image need
+    none of the FastAPI files."""
+    home = tmp_path_factory.mktemp("scale-out-home")
     (home / ".gitconfig").write_text("[user]\n\tname = T\n\temail = t@example.com\n")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HOME", str(home))
-        project = Path(
+        return Path(
             cookiecutter(
                 str(TEMPLATE_DIR),
                 no_input=True,
-                extra_context={"scale_out": "yes", "serving": "no"},
-                output_dir=str(tmp_path_factory.mktemp("kserve-bake")),
+                extra_context={"scale_out": "yes", "serving": "no", "ci_provider": "github"},
+                output_dir=str(tmp_path_factory.mktemp("scale-out-bake")),
             )
         )
+
+
+@pytest.fixture(scope="module")
+def kserve(project) -> dict[str, list[dict]]:
+    """The rendered overlays (base, canary)."""
+    kubectl = shutil.which("kubectl")
+    assert kubectl, "kubectl not installed: make system-deps"
     rendered = {}
     for overlay, uri in STORAGE.items():
         (project / "deploy/kserve" / overlay / "model.env").write_text(f"STORAGE_URI={uri}\n")
@@ -132,3 +138,50 @@ def test_the_schema_check_finds_mistakes(kserve, validator, change, problem):
     change(broken["spec"])
     messages = " ".join(error.message for error in validator.iter_errors(broken))
     assert problem in messages
+
+
+def test_the_pipeline_image_passes_hadolint(project):
+    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent))
+    dockerfile = project / "deploy" / "kubeflow" / "Dockerfile"
+    done = subprocess.run(
+        [hadolint, "--failure-threshold", "info", str(dockerfile)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_retraining_on_kfp_reaches_the_retrain_command(project, tmp_path):
+    """The workflow's choice becomes RETRAIN_ON, which `make retrain` (not retrain-check) turns
+    into `--on kfp`; the GitLab job passes the CI/CD variable alike."""
+    workflow = yaml.safe_load((project / ".github/workflows/retrain.yml").read_text())
+    choice = workflow[True]["workflow_dispatch"]["inputs"]["retrain_on"]  # YAML 1.1: on = True
+    assert choice["type"] == "choice" and choice["options"] == ["dvc", "kfp"]
+    (step,) = [s for s in workflow["jobs"]["retrain"]["steps"] if s.get("id") == "retrain"]
+    assert "inputs.retrain_on" in step["env"]["RETRAIN_ON"]
+    assert step["run"].startswith("make retrain ") and 'RETRAIN_ON="$RETRAIN_ON"' in step["run"]
+    commands = {}
+    for target in ("retrain", "retrain-check"):
+        done = subprocess.run(
+            ["make", "-n", target, "RETRAIN_ON=kfp"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        commands[target] = done.stdout
+    assert '--on "kfp"' in commands["retrain"]
+    assert "--on" not in commands["retrain-check"]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(tmp_path))
+        (tmp_path / ".gitconfig").write_text("[user]\n\tname = T\n\temail = t@example.com\n")
+        gitlab = Path(
+            cookiecutter(
+                str(TEMPLATE_DIR),
+                no_input=True,
+                extra_context={"scale_out": "yes", "ci_provider": "gitlab"},
+                output_dir=str(tmp_path / "bake"),
+            )
+        )
+    jobs = yaml.safe_load((gitlab / ".gitlab-ci.yml").read_text())
+    (command,) = [line for line in jobs["retrain"]["script"] if line.startswith("make retrain")]
+    assert 'RETRAIN_ON="${RETRAIN_ON:-dvc}"' in command

@@ -36,6 +36,7 @@ def test_the_project_params_load_and_point_at_the_sample_data():
         ("split", {"test_size": 1.5}, r"split\.test_size: input should be less than 1, got 1\.5"),
         ("split", {"stratify": "yes"}, r"split\.stratify: input should be a valid boolean"),
         ("split", {"seed": "42"}, r"split\.seed: input should be a valid integer, got '42'"),
+        ("split", {"train_rows": 0}, r"split\.train_rows: input should be greater than 0, got 0"),
         ("data", {"task": "clustering"}, r"data\.task: input should be 'classification' or"),
         ("data", {"numeric_features": "price"}, r"data\.numeric_features: input should be a"),
         ("features", {"min_category_frequency": 0}, r"features\.min_category_frequency: must be"),
@@ -112,7 +113,7 @@ def test_a_stage_stops_with_one_line_and_no_traceback(make_project):
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         "params.yaml: unknown key split.test_sise (did you mean test_size?); expected one of "
-        "test_size, validation_size, seed, stratify"
+        "test_size, validation_size, seed, stratify, train_rows"
     ]
 
 

@@ -18,7 +18,7 @@ from {{ cookiecutter.module_name }}.dataset.schema import Schema
 from {{ cookiecutter.module_name }}.modeling.estimators import build_estimator
 from {{ cookiecutter.module_name }}.paths import MODEL_DIR, SCHEMA_FILE, TRAIN_DATA
 from {{ cookiecutter.module_name }}.pipeline import prepare, train
-from {{ cookiecutter.module_name }}.tracking.lineage import file_md5
+from {{ cookiecutter.module_name }}.tracking.lineage import file_md5, lineage_tags
 
 MODULE = "{{ cookiecutter.module_name }}"
 # Run in a fresh interpreter that cannot see this source tree: the model must bring its code.
@@ -103,6 +103,13 @@ def test_the_run_and_the_registered_version_carry_lineage(pipeline_run):
     assert client.get_experiment(run.info.experiment_id).artifact_location.startswith(
         (root / "mlruns").resolve().as_uri()
     )
+
+
+def test_an_image_without_git_records_the_commit_it_was_built_from(tmp_path, monkeypatch):
+    """The Kubeflow pipeline's image has no .git: GIT_COMMIT, set when it was built, stands in."""
+    monkeypatch.setenv("GIT_COMMIT", "0123abc")
+    tags = lineage_tags(tmp_path, "data/raw/missing.csv")
+    assert tags["git_commit"] == "0123abc" and "git_dirty" not in tags
 
 
 def test_the_model_directory_loads_without_this_source_tree(pipeline_run, tmp_path):

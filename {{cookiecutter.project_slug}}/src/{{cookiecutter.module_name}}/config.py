@@ -92,6 +92,8 @@ class SplitSection(Section):
     validation_size: Fraction
     seed: int
     stratify: bool
+    # Fit on a seeded sample of this many train rows (every class kept); None: on all of them.
+    train_rows: Annotated[int, Field(gt=0)] | None
 
 
 class FeaturesSection(Section):

@@ -1,7 +1,7 @@
 """Continuous training: decide whether to retrain, then retrain onto a branch for review.
 
-    python -m <package>.ci.retrain check [--current BATCH]  # `make retrain-check`
-    python -m <package>.ci.retrain run [--current BATCH]    # `make retrain`
+    python -m <package>.ci.retrain check [--current BATCH]           # `make retrain-check`
+    python -m <package>.ci.retrain run [--current BATCH] [--on kfp]  # `make retrain`
 
 `check` exits 0 (up to date), 1 (retrain) or 2 (the batch cannot be judged). It retrains when
 the raw data the pipeline reads differs from what the model was trained on (the DVC hashes in
@@ -10,7 +10,10 @@ production data and the monitoring capability, when the monitor says so (drift, 
 performance; see `python -m <package>.monitoring`). `run` makes that decision in-process, so the
 exit codes keep their meaning, and when retraining is warranted runs `dvc repro`; locally it
 then commits dvc.lock and the reports on a new `retrain/...` branch, while in CI
-(`--no-commit`) `cml pr create` does that part.
+(`--no-commit`) `cml pr create` does that part. With the scale-out option, `--on kfp` runs the
+retraining as the Kubeflow pipeline instead (kubeflow.host, or kfp.local when it is empty) and
+waits for it: its train step registers the new version as `make repro` does, and nothing changes
+in git, so there is no branch to propose.
 """
 
 from __future__ import annotations
@@ -119,8 +122,10 @@ def run(
     force: bool = False,
     commit: bool = True,
     current: Path | None = None,
+    on: str = "dvc",
 ) -> str | None:
-    """Retrain when warranted. Returns the new branch (commit=True), "" (commit=False) or None."""
+    """Retrain when warranted, with `dvc repro` (on="dvc") or the Kubeflow pipeline ("kfp").
+    Returns the new branch (dvc, commit=True), "" (dvc, commit=False) or None."""
     root = Path(root)
     if force:
         print("retrain: forced")
@@ -132,7 +137,15 @@ def run(
             github_output(retrained="false")
             return None
     # Before DVC removes any output: a tracking server that is down is named in seconds.
-    check_tracking_server(load_params(root).mlflow.tracking_uri)
+    params = load_params(root)
+    check_tracking_server(params.mlflow.tracking_uri)
+    if on == "kfp":
+        from ..kubeflow.launch import launch
+
+        print(f"retrain: {launch(params, root, wait=True)}")
+        print("retrain: the pipeline registered the new version in MLflow: review it there")
+        github_output(retrained="false", retrained_on="kfp")
+        return None
     done = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=root)
     if done.returncode != 0:
         raise SystemExit("dvc repro failed: no retraining branch created")
@@ -170,6 +183,10 @@ def main(argv: list[str] | None = None) -> int:
             "--current", type=Path, help="a batch of production data for the monitor to judge"
         )
     run_parser.add_argument("--force", action="store_true", help="skip the check")
+    if has_capability("kubeflow"):
+        run_parser.add_argument(
+            "--on", choices=("dvc", "kfp"), default="dvc", help="where the retraining runs"
+        )
     run_parser.add_argument(
         "--no-commit", action="store_true", help="leave the results uncommitted (for CI)"
     )
@@ -177,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     current = getattr(args, "current", None)
     if args.command == "check":
         return check(current=current)
-    run(force=args.force, commit=not args.no_commit, current=current)
+    on = getattr(args, "on", "dvc")
+    run(force=args.force, commit=not args.no_commit, current=current, on=on)
     return 0
 
 

@@ -148,23 +148,62 @@ def _unparsed(series: pd.Series, kind: str, decimal: str, date_format: str | Non
 
 def validate(frame: pd.DataFrame, schema: Schema, decimal: str = ".") -> None:
     """Fail when a column's values do not fit its type (typically a wrong override)."""
+    check_parse_failures(parse_failures(frame, schema, decimal), schema)
+
+
+@dataclass
+class ParseFailures:
+    """A numeric or date column's values that do not parse; adds up over the partitions of a
+    bigger file with `+`."""
+
+    values: int  # values present
+    failed: int  # of which do not parse
+    example: object = None  # the first that does not parse
+    markers: list[str] = field(
+        default_factory=list
+    )  # distinct failed texts, at most MAX_NA_MARKERS
+
+    def __add__(self, other: ParseFailures) -> ParseFailures:
+        markers = sorted(set(self.markers) | set(other.markers))[:MAX_NA_MARKERS]
+        example = self.example if self.example is not None else other.example
+        return ParseFailures(
+            self.values + other.values, self.failed + other.failed, example, markers
+        )
+
+
+def parse_failures(
+    frame: pd.DataFrame, schema: Schema, decimal: str = "."
+) -> dict[str, ParseFailures]:
+    """What does not parse in each numeric and date feature of `frame`."""
+    found = {}
     for column, kind in schema.features.items():
         if column not in frame.columns:
             raise SystemExit(f"the data has no column {column!r}: re-run `dvc repro` from prepare")
+        if kind not in (NUMERIC, DATETIME):
+            continue
         values = frame[column].dropna()
         if kind == NUMERIC:
             parsed = to_numbers(values, decimal)
-            fix = "data.numeric_features"
-        elif kind == DATETIME:
-            parsed = parse_dates(values.astype(str), schema.date_formats[column])
-            fix = "data.datetime_features"
         else:
-            continue
+            parsed = parse_dates(values.astype(str), schema.date_formats[column])
         failed = values[parsed.isna().to_numpy()]
-        if len(values) and len(failed) > (1 - PARSE_SHARE) * len(values):
+        found[column] = ParseFailures(
+            len(values),
+            len(failed),
+            failed.iloc[0] if len(failed) else None,
+            sorted(failed.astype(str).unique())[:MAX_NA_MARKERS],
+        )
+    return found
+
+
+def check_parse_failures(failures: dict[str, ParseFailures], schema: Schema) -> None:
+    for column, found in failures.items():
+        if found.values and found.failed > (1 - PARSE_SHARE) * found.values:
+            kind = schema.features[column]
+            fix = "data.numeric_features" if kind == NUMERIC else "data.datetime_features"
             raise SystemExit(
-                f"column {column!r} is used as {kind} but {len(failed) / len(values):.0%} of its "
-                f"values are not (e.g. {failed.iloc[0]!r}): fix {fix} in params.yaml or the data"
+                f"column {column!r} is used as {kind} but {found.failed / found.values:.0%} of "
+                f"its values are not (e.g. {found.example!r}): fix {fix} in params.yaml or the data"
             )
 
 
@@ -226,7 +265,7 @@ def _infer_kind(series: pd.Series, decimal: str) -> tuple[str, str]:
     if ID_NAME.search(str(series.name)) and distinct >= ID_DISTINCT_SHARE * len(values):
         return ID, f"ID column (named so, {distinct} distinct values in {len(values)} rows)"
     if is_numeric_dtype(series):
-        if is_integer_dtype(series) and (series.diff().iloc[1:] == 1).all():
+        if is_integer_dtype(series) and _counts_rows(series):
             return ID, "row number (consecutive integers)"
         return NUMERIC, ""
     if all(isinstance(value, (bool, np.bool_)) for value in values.unique()):
@@ -238,6 +277,13 @@ def _infer_kind(series: pd.Series, decimal: str) -> tuple[str, str]:
     if distinct > max(MIN_ID_DISTINCT, ID_SHARE * len(values)):
         return ID, f"ID-like text ({distinct} distinct values in {len(values)} rows)"
     return CATEGORICAL, ""
+
+
+def _counts_rows(series: pd.Series) -> bool:
+    """The values are the rows' positions in the file plus a constant (the index holds the
+    positions: 0, 1, 2... for a whole file, scattered ones for a sample of a bigger file)."""
+    offsets = series.to_numpy() - series.index.to_numpy()
+    return len(series) > 1 and bool((offsets == offsets[0]).all())
 
 
 def _looks_like_dates(text: pd.Series) -> bool:

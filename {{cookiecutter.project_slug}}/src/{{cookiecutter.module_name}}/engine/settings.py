@@ -20,6 +20,8 @@ class ComputeSettings(Section):
     # Empty: a cluster inside the process (LocalCluster); else tcp://host:8786 of a running one.
     scheduler_address: Annotated[str, BeforeValidator(lambda value: value or "")]
     partition_mb: Annotated[float, Field(gt=0)]  # CSV megabytes per partition
+    # Raw rows (drawn from every partition) an out-of-core prepare infers the schema from.
+    schema_rows: Annotated[int, Field(gt=0)]
     # Distinct reference values the KS / Wasserstein grid keeps: exact up to this many, a
     # quantile grid with a stated error bound above it (engine/grid.py).
     drift_grid: Annotated[int, Field(ge=16)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field
 
 from ..config import Section, Text
 
@@ -16,6 +16,8 @@ class KubeflowSettings(Section):
     image: Text  # every step runs in it: the project installed with its dependencies
     experiment: Text  # the KFP experiment runs are filed under
     project_dir: Text  # where the image holds the project (params.yaml, .dvc/, data pointers)
+    # How long `make kfp-run --wait` / `make retrain RETRAIN_ON=kfp` follow a submitted run.
+    wait_minutes: Annotated[float, Field(gt=0)]
 
 
 PARAMS_SECTIONS = {"kubeflow": KubeflowSettings}

@@ -24,7 +24,8 @@ def prepare(project: str, package: str, prepared: Output[Artifact]) -> None:
     if not (source / raw).is_file():
         from dvc.repo import Repo
 
-        Repo(str(source)).pull(targets=[str(raw)])
+        # The image holds no .git (the commit is in GIT_COMMIT): DVC without git.
+        Repo(str(source), config={"core": {"no_scm": True}}).pull(targets=[str(raw)])
     (root / raw.parent).mkdir(parents=True)
     shutil.copy(source / "params.yaml", root / "params.yaml")
     shutil.copy(source / raw, root / raw)

@@ -16,6 +16,7 @@ from sklearn.pipeline import Pipeline
 
 from ..config import Params, load_params
 from ..dataset.schema import Schema
+from ..dataset.split import read_train_split
 from ..modeling.estimators import build_baseline
 from ..modeling.explain import Explainer, global_importance
 from ..modeling.metrics import primary_metric, roc_auc_ovr, task_scores
@@ -47,7 +48,7 @@ def run(root: Path | str = ".") -> dict[str, float]:
     require_outputs(root, SCHEMA_FILE, TRAIN_DATA, TEST_DATA, MODEL_DIR, RUN_FILE)
     schema = Schema.load(root / SCHEMA_FILE)
     columns = list(schema.features)
-    train, test = pd.read_parquet(root / TRAIN_DATA), pd.read_parquet(root / TEST_DATA)
+    train, test = read_train_split(root, params), pd.read_parquet(root / TEST_DATA)
     features, actual = test[columns], test[schema.target]
     baseline = build_baseline(schema.task).fit(train[columns], train[schema.target])
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_float_dtype, is_numeric_dtype
 
-from ..config import DataSection, load_params
+from ..config import DataSection, load_params, out_of_core
 from ..dataset.raw import read_raw
 from ..dataset.schema import (
     NUMERIC,
@@ -32,6 +32,10 @@ def run(root: Path | str = ".") -> Schema:
     root = Path(root)
     params = load_params(root)
     data = params.data
+    if out_of_core(params, root / data.raw_path):
+        from ..engine.prepare import prepare_partitions  # scale-out option, compute.engine: dask
+
+        return prepare_partitions(root, params)
     raw = read_raw(root, data)
     frame = drop_missing_target(raw, data)
     schema = infer_schema(raw, data)  # on every row: dropping some would break row numbers
@@ -54,43 +58,62 @@ def run(root: Path | str = ".") -> Schema:
 
 def drop_missing_target(frame: pd.DataFrame, data: DataSection) -> pd.DataFrame:
     """Rows without a target teach nothing: drop them (saying how many), then check the task."""
-    target, task = data.target, data.task
-    if target not in frame.columns:
-        hint = "; a single column often means data.sep is wrong" if frame.shape[1] == 1 else ""
-        raise SystemExit(
-            f"data.target {target!r} is not a column of {data.raw_path}; "
-            f"columns: {format_columns(frame.columns)}{hint}"
-        )
-    values = frame[target]
-    if task == "regression" and (is_bool_dtype(values) or not is_numeric_dtype(values)):
-        known = values.dropna()
-        not_numbers = known[to_numbers(known, data.decimal).isna().to_numpy()]
-        if is_bool_dtype(values) or len(not_numbers) > (1 - PARSE_SHARE) * len(known):
-            example = (not_numbers if len(not_numbers) else known).iloc[0]
-            raise SystemExit(
-                f"data.task is regression but target {target!r} is not numeric "
-                f"(e.g. {example!r}): set data.task: classification"
-            )
-        # A few placeholders such as "?" become missing targets, dropped below.
-        values = to_numbers(values, data.decimal)
-        frame = frame.assign(**{target: values})
+    check_target_column(frame.columns, data)
+    values = frame[data.target]
+    if data.task == "regression" and (is_bool_dtype(values) or not is_numeric_dtype(values)):
+        values = regression_target(values, data)
+        frame = frame.assign(**{data.target: values})
     missing = values.isna()
     if missing.any():
-        print(f"dropped {missing.sum()} rows with a missing target {target!r}")
+        print(f"dropped {missing.sum()} rows with a missing target {data.target!r}")
     frame = frame.loc[~missing]
-
-    if task == "classification":
-        classes = frame[target].nunique()
-        if classes < 2:
-            raise SystemExit(
-                f"target {target!r} has {classes} class(es): classification needs at least 2"
-            )
-        if is_float_dtype(frame[target]) and classes > MAX_FLOAT_CLASSES:
-            raise SystemExit(
-                f"data.task is classification but target {target!r} has {classes} distinct "
-                "numeric values: set data.task: regression"
-            )
+    if data.task == "classification":
+        labels = frame[data.target]
+        check_classes(labels.nunique(), is_float_dtype(labels), data.target)
     return frame
+
+
+def check_target_column(columns: pd.Index, data: DataSection) -> None:
+    if data.target not in columns:
+        hint = "; a single column often means data.sep is wrong" if len(columns) == 1 else ""
+        raise SystemExit(
+            f"data.target {data.target!r} is not a column of {data.raw_path}; "
+            f"columns: {format_columns(columns)}{hint}"
+        )
+
+
+def regression_target(values: pd.Series, data: DataSection) -> pd.Series:
+    """A regression target that is not read as numbers: numbers parsed from its text, a few
+    placeholders such as "?" becoming missing targets; text throughout stops with one line."""
+    known = values.dropna()
+    not_numbers = known[to_numbers(known, data.decimal).isna().to_numpy()]
+    example = (not_numbers if len(not_numbers) else known).iloc[0] if len(known) else None
+    check_regression_target(len(known), len(not_numbers), example, is_bool_dtype(values), data)
+    return to_numbers(values, data.decimal)
+
+
+def check_regression_target(
+    known: int, not_numbers: int, example: object, booleans: bool, data: DataSection
+) -> None:
+    """`known` target values, `not_numbers` of which do not parse (`example`: one of them)."""
+    if booleans or not_numbers > (1 - PARSE_SHARE) * known:
+        raise SystemExit(
+            f"data.task is regression but target {data.target!r} is not numeric "
+            f"(e.g. {example!r}): set data.task: classification"
+        )
+
+
+def check_classes(classes: int, float_labels: bool, target: str) -> None:
+    """A classification target needs two classes, and float labels only a few distinct ones."""
+    if classes < 2:
+        raise SystemExit(
+            f"target {target!r} has {classes} class(es): classification needs at least 2"
+        )
+    if float_labels and classes > MAX_FLOAT_CLASSES:
+        raise SystemExit(
+            f"data.task is classification but target {target!r} has {classes} distinct "
+            "numeric values: set data.task: regression"
+        )
 
 
 def main() -> None:

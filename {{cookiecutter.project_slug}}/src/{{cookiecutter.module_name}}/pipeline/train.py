@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline
 
 from ..config import Params, load_params
 from ..dataset.schema import Schema
-from ..dataset.split import split_off
+from ..dataset.split import read_train_split, split_off
 from ..modeling.estimators import build_baseline, build_estimator
 from ..modeling.metrics import is_better, primary_metric, task_scores
 from ..modeling.model import build_model, fit
@@ -52,7 +52,7 @@ def run(root: Path | str = ".") -> dict[str, str]:
     estimator = build_estimator(
         params.model.name, params.model.params, schema.task, params.split.seed
     )
-    train = pd.read_parquet(root / TRAIN_DATA)
+    train = read_train_split(root, params)
     scores = compare_with_baseline(train, schema, params, estimator)
     features, target = train[list(schema.features)], train[schema.target]
     model = build_model(schema, params.features.min_category_frequency, estimator)

@@ -27,6 +27,9 @@ def lineage_tags(root: Path, raw_path: str) -> dict[str, str]:
         # Only tracked files count: untracked outputs (mlflow.db...) do not change the code.
         changes = _git(root, "status", "--porcelain", "--untracked-files=no")
         tags["git_dirty"] = str(bool(changes)).lower()
+    elif os.environ.get("GIT_COMMIT"):
+        # An image built from a commit, without .git inside (the Kubeflow pipeline's image).
+        tags["git_commit"] = os.environ["GIT_COMMIT"]
     found = dvc_md5(raw_file, root)
     if found:
         dvc_file, tags["data_dvc_md5"] = found
