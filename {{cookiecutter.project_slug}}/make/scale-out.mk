@@ -13,13 +13,15 @@ kserve-model: | $(BIN)/dvc ## Point deploy/kserve at the registry's ALIAS versio
 		&& printf 'STORAGE_URI=%s\n' "$$uri" > $(KSERVE_DIR)/model.env \
 		&& echo "$(KSERVE_DIR)/model.env: $$uri (kubectl apply -k $(KSERVE_DIR))"
 
-# make kfp-image: kubeflow.image, built from the committed tree (uncommitted changes stay out).
+# make kfp-image: kubeflow.image, built from the committed tree (uncommitted changes stay out;
+# the serving image's .dockerignore does not apply: the Dockerfile copies what the steps need).
 CONTAINER ?= docker
 KFP_BUILD_ARGS ?=
 kfp-image: | $(BIN)/dvc ## Build the image the pipeline's steps run in (kubeflow.image; CONTAINER=docker, podman or buildah)
 	@image=$$($(BIN)/python -c 'from {{ cookiecutter.module_name }}.config import load_params; print(load_params().kubeflow.image)') \
 		&& rm -rf build/kfp/context && mkdir -p build/kfp/context \
 		&& git archive HEAD | tar -x -C build/kfp/context \
+		&& rm -f build/kfp/context/.dockerignore \
 		&& $(CONTAINER) build $(KFP_BUILD_ARGS) --build-arg GIT_COMMIT=$$(git rev-parse HEAD) \
 			-f deploy/kubeflow/Dockerfile -t "$$image" build/kfp/context \
 		&& echo "built $$image (push it where the cluster pulls from, then make kfp-run)"
