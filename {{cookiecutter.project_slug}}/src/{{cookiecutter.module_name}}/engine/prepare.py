@@ -60,81 +60,112 @@ def prepare_partitions(root: Path, params: Params) -> Schema:
     except UnreadableData as error:
         raise SystemExit(str(error)) from None
     check_target_column(frame.columns, data)
-    as_text = not is_parquet(path)
-    seed = params.split.seed
     with dask_client(params.compute):
         parts = frame.to_delayed()
-        per_part = math.ceil(params.compute.schema_rows / len(parts))
-        looked = dask.compute(
-            *[
-                dask.delayed(look)(part, per_part, seed + i, as_text, data.decimal)
-                for i, part in enumerate(parts)
-            ]
-        )
-        offsets = np.concatenate([[0], np.cumsum([rows for rows, _, _ in looked])])
-        kinds = {}
-        if as_text:
-            facts = [found for _, _, found in looked]
-            kinds = {
-                column: sum((found[column] for found in facts), TextFacts()).kind
-                for column in facts[0]
-            }
-        sample = pd.concat(
-            [drawn.set_axis(drawn.index + offsets[i]) for i, (_, drawn, _) in enumerate(looked)]
-        )
-        schema = infer_schema(typed(sample, kinds, data.decimal), params.data)
+        offsets, kinds, sample = survey(parts, params, as_text=not is_parquet(path))
+        schema = infer_schema(typed(sample, kinds, data.decimal), data)
         print(schema.summary() + f" (inferred on a sample of {len(sample)} rows)")
-
         counted = dask.compute(
             *[dask.delayed(count)(part, schema, kinds, params) for part in parts]
         )
         strata = check_counts(counted, schema, kinds, params)
-
-        rows = int(strata.to_numpy().sum())
-        held_out = held_out_rows(rows, params.split.test_size, "test", "split.test_size")
-        stratified = params.stratify
-        if stratified:
-            reason = unstratified_reason(strata.sum(axis=0), held_out, rows - held_out)
-            if reason:
-                print(f"test split not stratified: {reason}")
-                stratified = False
-        if not stratified:
-            strata = strata.sum(axis=1).to_frame(ALL_ROWS)
-        shares = stratum_shares(strata.sum(axis=0).to_numpy(), held_out)
-        taken = allocate(strata.to_numpy(), shares, seed)
-
-        parts_dir = root / TRAIN_DATA.parent / ".prepare-parts.partial"  # git-ignored
-        shutil.rmtree(parts_dir, ignore_errors=True)
-        parts_dir.mkdir(parents=True)
-        try:
-            dask.compute(
-                *[
-                    dask.delayed(split_partition)(
-                        part,
-                        offsets[i],
-                        dict(zip(strata.columns, taken[i], strict=True)) if stratified else None,
-                        int(taken[i].sum()),
-                        seed + 1 + i,
-                        schema,
-                        kinds,
-                        params,
-                        parts_dir / f"{i:06d}",
-                    )
-                    for i, part in enumerate(parts)
-                ]
-            )
-            written_rows = {
-                side: append_parts(sorted(parts_dir.glob(f"*.{side}.parquet")), root / out)
-                for side, out in (("train", TRAIN_DATA), ("test", TEST_DATA))
-            }
-        finally:
-            shutil.rmtree(parts_dir, ignore_errors=True)
+        per_class, held_out = draw_test_rows(strata, params)
+        rows = write_splits(root, parts, offsets, per_class, held_out, schema, kinds, params)
     schema.save(root / SCHEMA_FILE)
     print(
-        f"prepared {written_rows['train']} train and {written_rows['test']} test rows in "
+        f"prepared {rows['train']} train and {rows['test']} test rows in "
         f"{TRAIN_DATA.parent}/ ({len(parts)} partitions)"
     )
     return schema
+
+
+def survey(parts: list, params: Params, as_text: bool) -> tuple[np.ndarray, dict, pd.DataFrame]:
+    """Pass 1: where each partition starts in the file, the type of each column of a CSV over
+    every row (empty for Parquet), and the sample the schema is inferred from (indexed by the
+    rows' positions in the file)."""
+    import dask
+
+    seed, per_part = params.split.seed, math.ceil(params.compute.schema_rows / len(parts))
+    looked = dask.compute(
+        *[
+            dask.delayed(look)(part, per_part, seed + i, as_text, params.data.decimal)
+            for i, part in enumerate(parts)
+        ]
+    )
+    offsets = np.concatenate([[0], np.cumsum([rows for rows, _, _ in looked])])
+    kinds = {}
+    if as_text:
+        facts = [found for _, _, found in looked]
+        kinds = {
+            column: sum((found[column] for found in facts), TextFacts()).kind for column in facts[0]
+        }
+    sample = pd.concat(
+        [drawn.set_axis(drawn.index + offsets[i]) for i, (_, drawn, _) in enumerate(looked)]
+    )
+    return offsets, kinds, sample
+
+
+def draw_test_rows(strata: pd.DataFrame, params: Params) -> tuple[list[dict | None], list[int]]:
+    """How many rows each partition holds out for the test split: per class when the split is
+    stratified (else None), and in all."""
+    rows = int(strata.to_numpy().sum())
+    held_out = held_out_rows(rows, params.split.test_size, "test", "split.test_size")
+    stratified = params.stratify
+    if stratified:
+        reason = unstratified_reason(strata.sum(axis=0), held_out, rows - held_out)
+        if reason:
+            print(f"test split not stratified: {reason}")
+            stratified = False
+    if not stratified:
+        strata = strata.sum(axis=1).to_frame(ALL_ROWS)
+    shares = stratum_shares(strata.sum(axis=0).to_numpy(), held_out)
+    taken = allocate(strata.to_numpy(), shares, params.split.seed)
+    per_class = [
+        dict(zip(strata.columns, counts, strict=True)) if stratified else None for counts in taken
+    ]
+    return per_class, [int(counts.sum()) for counts in taken]
+
+
+def write_splits(
+    root: Path,
+    parts: list,
+    offsets: np.ndarray,
+    per_class: list[dict | None],
+    held_out: list[int],
+    schema: Schema,
+    kinds: dict[str, str],
+    params: Params,
+) -> dict[str, int]:
+    """Pass 3: every partition's train and test rows into part files, then appended in order
+    to the two splits; the rows each got."""
+    import dask
+
+    parts_dir = root / TRAIN_DATA.parent / ".prepare-parts.partial"  # git-ignored
+    shutil.rmtree(parts_dir, ignore_errors=True)
+    parts_dir.mkdir(parents=True)
+    try:
+        dask.compute(
+            *[
+                dask.delayed(split_partition)(
+                    part,
+                    offsets[i],
+                    per_class[i],
+                    held_out[i],
+                    params.split.seed + 1 + i,
+                    schema,
+                    kinds,
+                    params,
+                    parts_dir / f"{i:06d}",
+                )
+                for i, part in enumerate(parts)
+            ]
+        )
+        return {
+            side: append_parts(sorted(parts_dir.glob(f"*.{side}.parquet")), root / out)
+            for side, out in (("train", TRAIN_DATA), ("test", TEST_DATA))
+        }
+    finally:
+        shutil.rmtree(parts_dir, ignore_errors=True)
 
 
 def look(
