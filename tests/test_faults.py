@@ -361,6 +361,9 @@ def test_ctrl_c_during_a_push_then_the_same_command_finishes_it(project, tmp_pat
     try:
         with serving(store) as url:
             use_remote(project, "web", url)
+            # One upload at a time: with DVC's default parallel uploads every object can land in
+            # the same second, and the push may end before the interrupt arrives.
+            run([".venv/bin/dvc", "remote", "modify", "--local", "web", "jobs", "1"], project)
             push = subprocess.Popen(
                 ["make", "push"],
                 cwd=project,
