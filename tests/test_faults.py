@@ -292,18 +292,22 @@ def test_an_unwritable_or_unreachable_remote_is_named_in_one_line(project, tmp_p
     )
 
 
+HOLD_SECONDS = 20
+
+
 class Store:
     """A DVC HTTP remote on loopback that stores what it is sent, each upload taking `delay`
-    seconds (a slow link)."""
+    seconds (a slow link), or HOLD_SECONDS once `hold_after` objects are stored."""
 
-    def __init__(self, folder: Path, delay: float) -> None:
-        self.folder, self.delay = folder, delay
+    def __init__(self, folder: Path, delay: float, hold_after: int | None = None) -> None:
+        self.folder, self.delay, self.hold_after = folder, delay, hold_after
 
     def answer(self, handler: http.server.BaseHTTPRequestHandler) -> None:
         path = self.folder / handler.path.lstrip("/")
         if handler.command in ("POST", "PUT"):
             body = self._body(handler)
-            time.sleep(self.delay)
+            held = self.hold_after is not None and len(self.objects()) >= self.hold_after
+            time.sleep(HOLD_SECONDS if held else self.delay)
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_name(path.name + ".upload")
             partial.write_bytes(body)
@@ -357,13 +361,12 @@ def serving(store: Store) -> Iterator[str]:
 
 
 def test_ctrl_c_during_a_push_then_the_same_command_finishes_it(project, tmp_path):
-    store = Store(tmp_path / "remote", delay=1.0)
+    # Once 3 objects are stored, the next uploads are held 20 s: DVC uploads in parallel, and
+    # without the hold every object could land before the interrupt, ending the push with 0.
+    store = Store(tmp_path / "remote", delay=1.0, hold_after=3)
     try:
         with serving(store) as url:
             use_remote(project, "web", url)
-            # One upload at a time: with DVC's default parallel uploads every object can land in
-            # the same second, and the push may end before the interrupt arrives.
-            run([".venv/bin/dvc", "remote", "modify", "--local", "web", "jobs", "1"], project)
             push = subprocess.Popen(
                 ["make", "push"],
                 cwd=project,
@@ -391,7 +394,7 @@ def test_ctrl_c_during_a_push_then_the_same_command_finishes_it(project, tmp_pat
                 f"the {sent} objects sent; the rest on the next push",
             )
 
-            store.delay = 0
+            store.delay, store.hold_after = 0, None
             run(["make", "push"], project)
             status = run([".venv/bin/dvc", "status", "--cloud"], project).stdout
             assert "in sync" in status, status
