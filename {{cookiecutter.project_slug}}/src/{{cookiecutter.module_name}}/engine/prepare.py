@@ -42,7 +42,12 @@ from ..dataset.schema import (
 )
 from ..dataset.split import held_out_rows, unstratified_reason
 from ..paths import SCHEMA_FILE, TEST_DATA, TRAIN_DATA, written
-from ..pipeline.prepare import check_classes, check_regression_target, check_target_column
+from ..pipeline.prepare import (
+    check_classes,
+    check_regression_target,
+    check_target_column,
+    regression_target_facts,
+)
 from .batches import is_parquet, open_batch
 from .cluster import dask_client
 from .csv_types import TextFacts, as_read, plain_text, text_facts
@@ -198,15 +203,7 @@ def with_target(
     values = part[data.target]
     facts: dict = {"booleans": False, "known": 0, "not_numbers": 0, "example": None}
     if data.task == "regression" and (is_bool_dtype(values) or not is_numeric_dtype(values)):
-        known = values.dropna()
-        numbers = to_numbers(known, data.decimal)
-        bad = known[numbers.isna().to_numpy()]
-        facts.update(
-            booleans=is_bool_dtype(values),
-            known=len(known),
-            not_numbers=len(bad),
-            example=(bad if len(bad) else known).iloc[0] if len(known) else None,
-        )
+        facts.update(regression_target_facts(values, data.decimal))
         part = part.assign(**{data.target: to_numbers(values, data.decimal)})
     facts["missing"] = int(part[data.target].isna().sum())
     return part, facts

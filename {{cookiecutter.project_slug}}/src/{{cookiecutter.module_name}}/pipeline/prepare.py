@@ -85,11 +85,22 @@ def check_target_column(columns: pd.Index, data: DataSection) -> None:
 def regression_target(values: pd.Series, data: DataSection) -> pd.Series:
     """A regression target that is not read as numbers: numbers parsed from its text, a few
     placeholders such as "?" becoming missing targets; text throughout stops with one line."""
-    known = values.dropna()
-    not_numbers = known[to_numbers(known, data.decimal).isna().to_numpy()]
-    example = (not_numbers if len(not_numbers) else known).iloc[0] if len(known) else None
-    check_regression_target(len(known), len(not_numbers), example, is_bool_dtype(values), data)
+    check_regression_target(**regression_target_facts(values, data.decimal), data=data)
     return to_numbers(values, data.decimal)
+
+
+def regression_target_facts(values: pd.Series, decimal: str) -> dict:
+    """Target values present, how many do not parse as numbers (`example`: one of them, else a
+    value present), whether they are booleans: counts that add up over partitions."""
+    known = values.dropna()
+    not_numbers = known[to_numbers(known, decimal).isna().to_numpy()]
+    example = (not_numbers if len(not_numbers) else known).iloc[0] if len(known) else None
+    return {
+        "known": len(known),
+        "not_numbers": len(not_numbers),
+        "example": example,
+        "booleans": is_bool_dtype(values),
+    }
 
 
 def check_regression_target(
