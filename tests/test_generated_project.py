@@ -132,7 +132,7 @@ def check_mlflow_ui(project: Path, registered_model: str) -> None:
 def setup_test_and_repro(bake, **answers: str) -> Path:
     project = bake(**answers)
     run(["make", "setup"], cwd=project)
-    run(["make", "test"], cwd=project)
+    run(["make", "test-all"], cwd=project)
     run(["make", "lint"], cwd=project)
     done = run(["make", "repro"], cwd=project)
     assert stages_run(done.stdout) == ["prepare", "train", "evaluate"]

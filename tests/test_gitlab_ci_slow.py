@@ -69,7 +69,7 @@ def test_the_gitlab_pipeline_runs_its_jobs(bake, gitlab_ci_local, tmp_path):
 
     # A push: lint and the project's own tests.
     log = pipeline(gitlab_ci_local, project, calls, ["lint-test"])
-    assert "$ make test" in log and " passed" in log
+    assert "$ make test-all" in log and " passed" in log
 
     # A schedule: continuous training. The DVC remote holds the raw data (`make push` from the
     # job's environment), so `make pull-data` restores it, then the pipeline runs and the CML

@@ -197,7 +197,7 @@ def test_s3_round_trip_of_data_models_and_mlflow_artifacts(tmp_path):
             model_env = (project / "deploy/kserve/base/model.env").read_text()
             assert model_env == f"STORAGE_URI={found['download_uri']}\n"
 
-            outputs["test"] = run(["make", "test"], cwd=project, **clean_env)
+            outputs["test"] = run(["make", "test-all"], cwd=project, **clean_env)
             # The scale-out tutorial, as written, on this project (its runs go to the server).
             outputs["tutorial"] = run_page(project, "scale-out.md")
             check_scale_out_tutorial(project, outputs["tutorial"])

@@ -102,6 +102,7 @@ def test_a_missing_params_file_says_where_to_run(tmp_path):
         load_params(tmp_path)
 
 
+@pytest.mark.slow
 def test_a_stage_stops_with_one_line_and_no_traceback(make_project):
     root = make_project(split={"test_sise": 0.2})
     done = subprocess.run(

@@ -151,6 +151,7 @@ def test_a_file_that_cannot_be_scored_exits_2_in_one_line(
     assert not (trained / "data" / "predictions" / "batch.csv").exists()
 
 
+@pytest.mark.slow
 def test_the_command_exits_2_in_one_line_without_a_traceback(trained, tmp_path):
     """What a scheduler sees, from a fresh interpreter (the cases above run in this one)."""
     batch = tmp_path / "batch.csv"

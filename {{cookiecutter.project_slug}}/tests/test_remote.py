@@ -71,6 +71,7 @@ def test_no_remote_says_how_to_add_one():
     assert "`dvc remote add -d storage <url>`" in explain("pull", "", "", "")
 
 
+@pytest.mark.slow
 def test_an_unwritable_remote_fails_in_one_line(tmp_path):
     repo = Repo.init(tmp_path, no_scm=True)  # in this process: a dvc command costs seconds
     (tmp_path / "table.csv").write_text("a,b\n1,2\n", encoding="utf-8")

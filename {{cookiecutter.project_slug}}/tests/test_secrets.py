@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from mlflow import MlflowClient
 
 from {{ cookiecutter.module_name }}.config import load_params
@@ -22,6 +23,7 @@ SECRETS = {
 }
 
 
+@pytest.mark.slow
 def test_credentials_reach_no_output_of_the_pipeline(make_project, monkeypatch, capfd):
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)

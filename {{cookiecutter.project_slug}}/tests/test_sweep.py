@@ -77,6 +77,7 @@ def test_a_queued_experiment_logs_to_the_project_store(make_project, monkeypatch
     assert uri == SQLITE + (tmp_path / "the-project" / "mlflow.db").as_posix()
 
 
+@pytest.mark.slow
 def test_an_experiment_is_not_registered_until_it_is_kept(make_project, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     root = make_project()

@@ -150,6 +150,7 @@ def test_train_stops_before_the_fit_when_the_server_is_down(make_project, monkey
     assert not fitted
 
 
+@pytest.mark.slow
 def test_a_store_failing_after_the_fit_keeps_the_model_to_log_later(make_project, monkeypatch):
     root = make_project()
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)

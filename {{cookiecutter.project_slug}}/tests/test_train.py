@@ -58,6 +58,7 @@ def test_a_value_the_estimator_refuses_is_one_line(make_project):
         train.run(root)
 
 
+@pytest.mark.slow
 def test_the_alias_stays_on_a_better_model_unless_the_data_changed(make_project, monkeypatch):
     """Validation scores compare only on the same data: a worse model on the same data leaves
     the alias where it is; a model trained on new data takes it."""
@@ -112,6 +113,7 @@ def test_an_image_without_git_records_the_commit_it_was_built_from(tmp_path, mon
     assert tags["git_commit"] == "0123abc" and "git_dirty" not in tags
 
 
+@pytest.mark.slow
 def test_the_model_directory_loads_without_this_source_tree(pipeline_run, tmp_path):
     """Serving elsewhere: the package ships inside the model (`code/`), requirements are pinned."""
     root = pipeline_run["root"]

@@ -81,6 +81,7 @@ def drifted_batch(root, rows: int = 8000) -> pd.DataFrame:
     return batch
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_both_engines_reach_the_same_checks_and_verdict(project, suffix, monkeypatch, tmp_path):
     batch = drifted_batch(project)

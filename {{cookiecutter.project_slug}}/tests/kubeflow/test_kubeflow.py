@@ -48,6 +48,7 @@ def test_the_compiled_pipeline_runs_the_three_steps_in_the_project_image(make_pr
     }
 
 
+@pytest.mark.slow
 def test_retraining_on_kfp_reaches_the_metrics_of_the_dvc_pipeline(
     make_project, pipeline_run, monkeypatch, capsys, tmp_path
 ):

@@ -210,7 +210,7 @@ def test_bad_batches_exit_2_with_a_structured_report(project, tmp_path):
         assert (out / "report.html").read_text().count("unusable") >= 1
 
 
-def test_cli_exit_codes_one_line_and_no_mlflow(project, tmp_path, capsys):
+def test_cli_exit_codes_and_one_line(project, tmp_path, capsys):
     """What a scheduler calls: `python -m <package>.monitoring BATCH` exits 0 healthy,
     1 retrain, 2 unusable (make would turn 1 and 2 alike into its own 2)."""
     garbage = tmp_path / "garbage.parquet"
@@ -223,8 +223,11 @@ def test_cli_exit_codes_one_line_and_no_mlflow(project, tmp_path, capsys):
             monitoring_main(arguments)
         assert exited.value.code == expected
         assert len(capsys.readouterr().out.strip().splitlines()) == 2  # verdict, report paths
-    # A fresh interpreter on a clean batch; -X importtime lists every module imported: the
-    # model is read without mlflow (seconds).
+
+
+@pytest.mark.slow
+def test_a_fresh_interpreter_monitors_without_importing_mlflow(project, tmp_path):
+    """-X importtime lists every module imported: the model is read without mlflow (seconds)."""
     clean = tmp_path / "clean.csv"
     resample(project["raw"]).to_csv(clean, index=False)
     command = [sys.executable, "-X", "importtime", "-m", MONITORING]
