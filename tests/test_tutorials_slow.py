@@ -18,15 +18,17 @@ import re
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TEMPLATE_DIR
+from conftest import TEMPLATE_DIR, git
 
 pytestmark = pytest.mark.slow
 
 TUTORIALS = TEMPLATE_DIR / "docs" / "tutorials"
+TEAM_SECRET = "team-setup-secret-never-logged-51d2"  # pragma: allowlist secret
 BLOCK = re.compile(r"^```(bash|yaml)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 # Applies a yaml block to params.yaml (run by the page's script with the project's Python).
 EDIT_PARAMS = """
@@ -49,12 +51,14 @@ def page_script(page: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_page(project: Path, name: str) -> str:
+def run_page(project: Path, name: str, **env: str) -> str:
+    """Run the page's blocks in `project`, with `env` added to the environment."""
     script = page_script(TUTORIALS / name)
     assert script.count("\n") > 2, f"{name} has no runnable block"
     process = subprocess.Popen(
         ["bash", "-c", script],
         cwd=project,
+        env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -109,7 +113,7 @@ def write_customers(path: Path, rows: int = 800, seed: int = 3) -> None:
         writer.writerows(records)
 
 
-def test_the_tutorials_run_as_written(bake, template_repo, monkeypatch):
+def test_the_tutorials_run_as_written(bake, template_repo, monkeypatch, tmp_path):
     # `make setup` and the pages find uv, cruft and cookiecutter beside the tests' Python.
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     project = bake(template=template_repo)
@@ -144,3 +148,83 @@ def test_the_tutorials_run_as_written(bake, template_repo, monkeypatch):
 
     updated = run_page(project, "update-with-cruft.md")
     assert "Traceback" not in updated
+
+    check_team_setup(project, tmp_path)
+
+
+def check_team_setup(project: Path, scratch: Path) -> None:
+    """The team-setup page against an S3-compatible server on loopback (moto) and an MLflow
+    server keeping its artifacts there: the server is installed apart, with boto3, as a team's
+    is; the project reaches the bucket with the credentials of its `.env` only."""
+    import boto3  # moto's dependency, in the template's environment
+    from test_generated_project import free_port
+    from test_s3_slow import background, wait_for
+
+    s3_port, mlflow_port = free_port(), free_port()
+    endpoint, server_url = f"http://127.0.0.1:{s3_port}", f"http://127.0.0.1:{mlflow_port}"
+    credentials = {
+        "AWS_ACCESS_KEY_ID": "AKIATUTORIALTEAM",
+        "AWS_SECRET_ACCESS_KEY": TEAM_SECRET,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+    }
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLFLOW_"))}
+    tools = Path(sys.executable).parent
+    version = subprocess.run(
+        [".venv/bin/python", "-c", "import mlflow; print(mlflow.__version__)"],
+        cwd=project, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    server = [
+        str(tools / "uvx"), "--from", f"mlflow=={version}", "--with", "boto3", "mlflow", "server",
+        "--backend-store-uri", f"sqlite:///{scratch / 'team.db'}",
+        "--artifacts-destination", "s3://mlflow-artifacts/",
+        "--host", "127.0.0.1", "--port", str(mlflow_port), "--workers", "1",
+    ]  # fmt: skip
+    moto = [str(tools / "moto_server"), "-H", "127.0.0.1", "-p", str(s3_port)]
+    server_env = {**clean, **credentials, "MLFLOW_S3_ENDPOINT_URL": endpoint}
+    with background(moto, scratch, scratch / "s3.log", clean) as s3:
+        wait_for(f"{endpoint}/", s3, "the S3 server")
+        bucket = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=TEAM_SECRET,
+            region_name="us-east-1",
+        )
+        for name in ("ml-team", "mlflow-artifacts"):
+            bucket.create_bucket(Bucket=name)
+        with background(server, scratch, scratch / "mlflow.log", server_env) as mlflow:
+            wait_for(f"{server_url}/health", mlflow, "the MLflow server", timeout=300)
+            # What the reader writes in .env, as the page says; the page does the rest.
+            with (project / ".env").open("a") as dotenv:
+                dotenv.writelines(f"{key}={value}\n" for key, value in credentials.items())
+            output = run_page(
+                project,
+                "team-setup.md",
+                DVC_URL="s3://ml-team/my-ml-project",
+                MLFLOW_SERVER=server_url,
+            )
+            with urllib.request.urlopen(
+                f"{server_url}/api/2.0/mlflow/registered-models/search", timeout=10
+            ) as answer:
+                models = json.load(answer)["registered_models"]
+        listed = bucket.list_objects_v2(Bucket="ml-team", Prefix="my-ml-project/")
+        remote = {obj["Key"].removeprefix("my-ml-project/files/") for obj in listed["Contents"]}
+        stored = bucket.list_objects_v2(Bucket="mlflow-artifacts")["Contents"]
+        artifacts = [obj["Key"] for obj in stored]
+
+    # Data and models: every file of the DVC cache is in the bucket; the switch is committed.
+    cache = project / ".dvc" / "cache" / "files"
+    local = {p.relative_to(cache).as_posix() for p in cache.rglob("*") if p.is_file()}
+    assert local and local <= remote, sorted(local - remote)
+    assert "s3://ml-team/my-ml-project" in git(project, "show", "HEAD:.dvc/config")
+    assert "dvc[s3]" in git(project, "show", "HEAD:pyproject.toml")
+    assert git(project, "check-ignore", ".env").strip() == ".env"
+    # Runs: make runs named the server; the retrained model is registered there, its files in
+    # the bucket (through the server: the project has no S3 client for MLflow).
+    assert f"MLflow tracking store: {server_url}" in output
+    assert [model["name"] for model in models] == ["my-ml-project"]
+    assert any(key.endswith("MLmodel") for key in artifacts)
+    # Kubernetes: the canary overlay renders the stable and the canary Deployment.
+    assert output.count("kind: Deployment") == 2
+    assert TEAM_SECRET not in output + git(project, "log", "--all", "-p")
