@@ -208,15 +208,12 @@ def check_team_setup(project: Path, scratch: Path) -> None:
                 f"{server_url}/api/2.0/mlflow/registered-models/search", timeout=10
             ) as answer:
                 models = json.load(answer)["registered_models"]
-        listed = bucket.list_objects_v2(Bucket="ml-team", Prefix="my-ml-project/")
-        remote = {obj["Key"].removeprefix("my-ml-project/files/") for obj in listed["Contents"]}
         stored = bucket.list_objects_v2(Bucket="mlflow-artifacts")["Contents"]
         artifacts = [obj["Key"] for obj in stored]
+        pulled = pull_as_a_teammate(project, scratch / "teammate", credentials)
 
-    # Data and models: every file of the DVC cache is in the bucket; the switch is committed.
-    cache = project / ".dvc" / "cache" / "files"
-    local = {p.relative_to(cache).as_posix() for p in cache.rglob("*") if p.is_file()}
-    assert local and local <= remote, sorted(local - remote)
+    # Data and models: a teammate's clone pulls the committed versions from the bucket.
+    assert "data/raw/" in pulled and "models/" in pulled, pulled
     assert "s3://ml-team/my-ml-project" in git(project, "show", "HEAD:.dvc/config")
     assert "dvc[s3]" in git(project, "show", "HEAD:pyproject.toml")
     assert git(project, "check-ignore", ".env").strip() == ".env"
@@ -228,3 +225,26 @@ def check_team_setup(project: Path, scratch: Path) -> None:
     # Kubernetes: the canary overlay renders the stable and the canary Deployment.
     assert output.count("kind: Deployment") == 2
     assert TEAM_SECRET not in output + git(project, "log", "--all", "-p")
+
+
+def pull_as_a_teammate(project: Path, clone: Path, credentials: dict[str, str]) -> str:
+    """`make pull` in a fresh clone of the project with the teammate's own `.env` (its
+    environment is the project's, linked, standing in for their `make setup`). Returns the
+    DVC-tracked paths the clone then holds, one per line."""
+    git(project.parent, "clone", "-q", str(project), str(clone))
+    (clone / ".venv").symlink_to(project / ".venv")
+    (clone / ".env").write_text("".join(f"{k}={v}\n" for k, v in credentials.items()))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLFLOW_"))}
+    done = subprocess.run(["make", "pull"], cwd=clone, env=clean, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    tracked = []
+    lock = yaml.safe_load((clone / "dvc.lock").read_text())
+    outs = [out for stage in lock["stages"].values() for out in stage.get("outs", [])]
+    for pointer in git(clone, "ls-files", "*.dvc").split():
+        outs += [{**out, "path": str(Path(pointer).parent / out["path"])}
+                 for out in yaml.safe_load((clone / pointer).read_text())["outs"]]  # fmt: skip
+    for out in outs:
+        path = clone / out["path"]
+        assert path.exists(), f"{out['path']} was not pulled"
+        tracked.append(out["path"] + ("/" if path.is_dir() else ""))
+    return "\n".join(sorted(tracked))
