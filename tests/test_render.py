@@ -320,3 +320,15 @@ def test_hostile_text_answers_read_back_exactly(bake):
     )
     assert done.returncode == 0, done.stdout
     assert git(project, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("project_name", ["Abalone age", "Zebra"])
+def test_import_order_does_not_depend_on_the_package_name(bake, project_name):
+    """The tests import their helpers (conftest, synthetic) after the project's package: a
+    package named before or after them alphabetically lints clean all the same."""
+    project = bake(project_name=project_name, scale_out="yes")
+    for args in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
+        done = subprocess.run(
+            [sys.executable, "-m", "ruff", *args], cwd=project, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout + done.stderr

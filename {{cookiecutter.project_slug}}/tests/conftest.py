@@ -1,4 +1,8 @@
-"""Shared fixtures: scratch copies of the project, so tests never touch its data, models, runs."""
+"""Shared fixtures: scratch copies of the project, so tests never touch its data, models, runs.
+
+pytest-xdist's controller process imports this file too, and runs no test: what is heavy to
+import (pandas, scikit-learn, MLflow) is imported in the fixtures, by the test processes.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,15 @@ import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
 import pytest
 import yaml
 
 from {{ cookiecutter.module_name }}.config import EMBEDDED_STORE, SQLITE
-from {{ cookiecutter.module_name }}.dataset.schema import CATEGORICAL, DATETIME, NUMERIC, Schema
-from {{ cookiecutter.module_name }}.pipeline import evaluate, prepare, train
-from {{ cookiecutter.module_name }}.tracking.lineage import file_md5
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Creating an MLflow sqlite store runs every schema migration (~3 s): scratch projects start
@@ -86,6 +89,9 @@ def make_project(tmp_path: Path) -> Callable[..., Path]:
 def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """prepare -> train -> evaluate once, on the bundled data, in a scratch project with its own
     git repository, DVC pointer file and embedded MLflow store."""
+    from {{ cookiecutter.module_name }}.pipeline import evaluate, prepare, train
+    from {{ cookiecutter.module_name }}.tracking.lineage import file_md5
+
     root = scaffold(tmp_path_factory.mktemp("project"))
     raw = root / project_params()["data"]["raw_path"]
     dvc_md5 = file_md5(raw)
@@ -115,31 +121,3 @@ def _git_commit(root: Path) -> str | None:
         subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
     done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True)
     return done.stdout.decode().strip()
-
-
-SYNTHETIC_ROWS = 400
-FEATURES = {"size": NUMERIC, "weight": NUMERIC, "colour": CATEGORICAL, "sold": DATETIME}
-
-
-def synthetic_frame(task: str, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
-    """Numbers with gaps, a rare and a missing category, dates; and a target of the task."""
-    rng = np.random.default_rng(seed)
-    size = rng.normal(10, 3, SYNTHETIC_ROWS)
-    size[rng.random(SYNTHETIC_ROWS) < 0.1] = np.nan
-    colour = rng.choice(["red", "blue", "green", "mauve"], SYNTHETIC_ROWS, p=[0.5, 0.3, 0.19, 0.01])
-    colour = colour.astype(object)
-    colour[rng.random(SYNTHETIC_ROWS) < 0.05] = None
-    sold = pd.date_range("2020-01-01", periods=SYNTHETIC_ROWS, freq="D").strftime("%Y-%m-%d")
-    features = pd.DataFrame(
-        {"size": size, "weight": rng.normal(5, 1, SYNTHETIC_ROWS), "colour": colour, "sold": sold}
-    )
-    signal = np.nan_to_num(size, nan=10) + (colour == "red") * 3
-    if task == "classification":
-        target = pd.Series(np.where(signal > 11, "big", "small"))
-    else:
-        target = pd.Series(signal + rng.normal(0, 0.5, SYNTHETIC_ROWS))
-    return features, target
-
-
-def synthetic_schema(task: str) -> Schema:
-    return Schema("target", task, dict(FEATURES), {"sold": "ISO8601"}, {})

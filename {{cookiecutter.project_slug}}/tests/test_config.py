@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import PROJECT_ROOT, project_params
 from {{ cookiecutter.module_name }}.config import SQLITE, TASKS, has_capability, load_params
 from {{ cookiecutter.module_name }}.modeling.estimators import build_estimator
+
+from conftest import PROJECT_ROOT, project_params
 
 
 def test_the_project_params_load_and_point_at_the_sample_data():

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import synthetic_frame, synthetic_schema
 from {{ cookiecutter.module_name }}.modeling.estimators import FAMILIES, build_estimator
 from {{ cookiecutter.module_name }}.modeling.explain import (
     Explainer,
@@ -14,6 +13,8 @@ from {{ cookiecutter.module_name }}.modeling.explain import (
     raw_feature_of,
 )
 from {{ cookiecutter.module_name }}.modeling.model import build_model
+
+from synthetic import synthetic_frame, synthetic_schema
 
 
 def fitted(task: str, family: str):

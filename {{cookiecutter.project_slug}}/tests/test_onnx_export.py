@@ -6,11 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import synthetic_frame as frame
-from conftest import synthetic_schema as schema_for
 from {{ cookiecutter.module_name }}.modeling.estimators import FAMILIES, build_estimator
 from {{ cookiecutter.module_name }}.modeling.model import build_model
 from {{ cookiecutter.module_name }}.modeling.onnx_export import OnnxModel, export_verified
+
+from synthetic import synthetic_frame as frame
+from synthetic import synthetic_schema as schema_for
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])

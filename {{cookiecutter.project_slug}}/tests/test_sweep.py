@@ -17,8 +17,8 @@ from {{ cookiecutter.module_name }}.tracking.__main__ import register
 
 
 def points(root, **sweep):
-    settings = load_params(root).sweep.model_copy(update=sweep)
-    return sweep_points(SweepSection.model_validate(settings.model_dump()), read_params_file(root))
+    settings = SweepSection.model_validate({**load_params(root).sweep.model_dump(), **sweep})
+    return sweep_points(settings, read_params_file(root))
 
 
 def test_the_default_grid_is_every_combination(make_project):

@@ -12,13 +12,14 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from conftest import project_params
 from {{ cookiecutter.module_name }}.config import load_params
 from {{ cookiecutter.module_name }}.dataset.schema import Schema
 from {{ cookiecutter.module_name }}.modeling.estimators import build_estimator
 from {{ cookiecutter.module_name }}.paths import MODEL_DIR, SCHEMA_FILE, TRAIN_DATA
 from {{ cookiecutter.module_name }}.pipeline import prepare, train
 from {{ cookiecutter.module_name }}.tracking.lineage import file_md5, lineage_tags
+
+from conftest import project_params
 
 MODULE = "{{ cookiecutter.module_name }}"
 # Run in a fresh interpreter that cannot see this source tree: the model must bring its code.

@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import scaffold
 from {{ cookiecutter.module_name }}.config import load_params
 from {{ cookiecutter.module_name }}.dataset.schema import Schema
 from {{ cookiecutter.module_name }}.engine.batches import partitions
 from {{ cookiecutter.module_name }}.paths import SCHEMA_FILE, TEST_DATA, TRAIN_DATA
 from {{ cookiecutter.module_name }}.pipeline import prepare
+
+from conftest import scaffold
 
 ROWS = 6000
 PARTITION_MB = 0.03  # about 30 KB: the raw file spans many partitions
