@@ -207,7 +207,7 @@ def check_pyproject(pyproject: dict, answers: dict[str, str]) -> None:
     assert ({"dask", "distributed", "kfp"} <= names) == (answers["scale_out"] == "yes")
     assert bool({"dask", "distributed", "kfp"} & names) == (answers["scale_out"] == "yes")
     dev = {dep.split(">=")[0] for dep in project["optional-dependencies"]["dev"]}
-    assert ("httpx" in dev) == (answers["serving"] == "yes")
+    assert ("httpx2" in dev) == (answers["serving"] == "yes")
 
 
 def check_params_and_pipeline(project, parsed: dict, answers: dict[str, str]) -> None:
