@@ -6,6 +6,7 @@ import (pandas, scikit-learn, MLflow) is imported in the fixtures, by the test p
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import subprocess
@@ -56,6 +57,12 @@ def scaffold(root: Path, frame: pd.DataFrame | None = None, **changes: dict) -> 
 # mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI (MLflow 3), which load_params reads
 # as the user's override: each test ends with the value the session started with.
 _SESSION_TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The test process ends next. Python's exit runs the garbage collector over every object
+    still alive (seconds, with MLflow and scikit-learn loaded); it skips frozen ones."""
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)
