@@ -157,6 +157,23 @@ def make_base_image(buildah: Buildah, container: str, process: subprocess.Popen,
     buildah("commit", "--quiet", "--format", "docker", "--rm", container, BASE_IMAGE)
 
 
+OLDER_TQDM = "4.66.0"  # the lowest the project allows
+# The distributions an environment holds, as {normalised name: version}.
+INSTALLED = r"""
+import importlib.metadata, json, re
+print(json.dumps({
+    re.sub(r"[-_.]+", "_", d.metadata["Name"]).lower(): d.version
+    for d in importlib.metadata.distributions()
+}))
+"""
+
+
+def distribution(dist_info: str) -> tuple[str, str]:
+    """(normalised name, version) of a `<name>-<version>.dist-info` folder."""
+    name, version = dist_info.removesuffix(".dist-info").rsplit("-", 1)
+    return re.sub(r"[-_.]+", "_", name).lower(), version
+
+
 def pip_mounts(folder: Path) -> list[str]:
     """`-v` options giving pip in the build's RUN steps this host's way to the package index:
     /etc/pip.conf and PIP_* settings, with the CA bundle they name, read-only. Build args or
@@ -396,6 +413,9 @@ def check_pipeline_image(buildah: Buildah, project: Path, folder: Path) -> None:
     unprivileged user, the pipeline runs (kfp.local), its prepare step pulling the raw data from
     the DVC remote, to the metrics `make repro` reached."""
     run(["make", "push"], cwd=project)  # the raw data the step pulls
+    # The lock holds an older tqdm than `tqdm>=4.66` would install today: so must the image.
+    run(["uv", "lock", "--upgrade-package", f"tqdm=={OLDER_TQDM}"], cwd=project)
+    run(["uv", "sync", "--extra", "dev"], cwd=project)
     commit = run(["git", "rev-parse", "HEAD"], cwd=project).stdout.strip()
     build_args = [
         "--isolation chroot --format docker --pull=never",
@@ -408,6 +428,19 @@ def check_pipeline_image(buildah: Buildah, project: Path, folder: Path) -> None:
     assert env["GIT_COMMIT"] == commit  # the lineage of what it trains
     container = buildah("from", "--pull=never", PIPELINE_IMAGE)
     root = Path(buildah("mount", container))
+    # Pinned: every package the image holds is at the version of uv.lock, which .venv holds.
+    site = next((root / "opt" / "venv" / "lib").glob("python3*/site-packages"))
+    image = dict(distribution(p.name) for p in site.glob("*.dist-info"))
+    local = json.loads(run([".venv/bin/python", "-c", INSTALLED], cwd=project).stdout)
+    assert {"mlflow", "dvc", "scikit_learn", "pandas", "kfp", MODULE} <= set(image)
+    assert image["tqdm"] == local["tqdm"] == OLDER_TQDM
+    seeded = {"pip", "setuptools", "wheel", MODULE}  # by venv in the image; the project's build
+    unpinned = {
+        name: (version, local.get(name))
+        for name, version in image.items()
+        if name not in seeded and version != local.get(name)
+    }
+    assert unpinned == {}  # name: (the image's version, .venv's)
     app = root / "app"
     assert sorted(p.name for p in app.iterdir()) == [".dvc", "data", "params.yaml"]
     raw = [p.name for p in (app / "data" / "raw").iterdir() if p.suffix != ".dvc"]

@@ -15,13 +15,21 @@ kserve-model: | $(BIN)/dvc ## Point deploy/kserve at the registry's ALIAS versio
 
 # make kfp-image: kubeflow.image, built from the committed tree (uncommitted changes stay out;
 # the serving image's .dockerignore does not apply: the Dockerfile copies what the steps need).
+# It installs the versions this project's environment was set up with, never newer ones: uv.lock's
+# (uv), or what .venv holds (pip). They go into the build context as requirements.txt.
 CONTAINER ?= docker
 KFP_BUILD_ARGS ?=
+ifeq ($(ENV_MANAGER),uv)
+KFP_PINS = uv export --locked --no-emit-project --no-hashes --no-header --no-annotate --quiet
+else
+KFP_PINS = $(BIN)/python -m pip freeze --exclude-editable
+endif
 kfp-image: | $(BIN)/dvc ## Build the image the pipeline's steps run in (kubeflow.image; CONTAINER=docker, podman or buildah)
 	@image=$$($(BIN)/python -c 'from {{ cookiecutter.module_name }}.config import load_params; print(load_params().kubeflow.image)') \
 		&& rm -rf build/kfp/context && mkdir -p build/kfp/context \
 		&& git archive HEAD | tar -x -C build/kfp/context \
 		&& rm -f build/kfp/context/.dockerignore \
+		&& $(KFP_PINS) > build/kfp/context/requirements.txt \
 		&& $(CONTAINER) build $(KFP_BUILD_ARGS) --build-arg GIT_COMMIT=$$(git rev-parse HEAD) \
 			-f deploy/kubeflow/Dockerfile -t "$$image" build/kfp/context \
 		&& echo "built $$image (push it where the cluster pulls from, then make kfp-run)"
