@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-# Creating an MLflow sqlite store runs every schema migration (~3 s): scratch projects start
+# Creating an MLflow sqlite store runs every schema migration (1-2 s): scratch projects start
 # from a copy of one empty store, created once per test process by `empty_mlflow_store`.
 _EMPTY_STORE: list[Path] = []
 

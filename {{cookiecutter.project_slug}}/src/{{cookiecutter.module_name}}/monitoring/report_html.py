@@ -253,6 +253,7 @@ def _plot(reference: pd.Series, current: pd.Series, numeric: bool) -> str:
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     figure, axes = plt.subplots(figsize=(4.6, 2.6))
     if numeric:
@@ -262,6 +263,10 @@ def _plot(reference: pd.Series, current: pd.Series, numeric: bool) -> str:
         both = np.concatenate([ref, cur])
         low, high = np.percentile(both, [0.5, 99.5]) if len(both) else (0.0, 1.0)
         edges = np.linspace(low, high if high > low else low + 1, 31)
+        # Few ticks, whole numbers for a whole-number feature (years, counts): labels such as
+        # 2007.25 otherwise run into each other on a chart this narrow.
+        whole = bool(len(both)) and bool(np.all(np.mod(both, 1) == 0))
+        axes.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=whole))
         for name, values in (("reference", ref), ("current", cur)):
             axes.hist(
                 values,
