@@ -168,10 +168,15 @@ print(json.dumps({
 """
 
 
-def distribution(dist_info: str) -> tuple[str, str]:
-    """(normalised name, version) of a `<name>-<version>.dist-info` folder."""
-    name, version = dist_info.removesuffix(".dist-info").rsplit("-", 1)
-    return re.sub(r"[-_.]+", "_", name).lower(), version
+def normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def image_distributions(root: Path) -> dict[str, str]:
+    """{normalised name: version} of what the image's /opt/venv holds (its dist-info folders)."""
+    site = next((root / "opt" / "venv" / "lib").glob("python3*/site-packages"))
+    folders = (p.name.removesuffix(".dist-info").rsplit("-", 1) for p in site.glob("*.dist-info"))
+    return {normalised(name): version for name, version in folders}
 
 
 def pip_mounts(folder: Path) -> list[str]:
@@ -216,17 +221,14 @@ def check_image_contents(root: Path, requirements: list[str]) -> None:
     assert (app / "models" / "model" / "MLmodel").is_file()
     assert not list(app.rglob("__pycache__")) and not list(app.rglob("*.pyc"))
     assert not (root / "build").exists()  # the build stage stays behind
-    site = next((root / "opt" / "venv" / "lib").glob("python3*/site-packages"))
-    installed = dict(
-        p.name.removesuffix(".dist-info").lower().rsplit("-", 1) for p in site.glob("*.dist-info")
-    )
+    installed = image_distributions(root)
     for absent in ("dvc", "pytest", "ruff", "pre_commit", "mlflow", "matplotlib"):
         assert absent not in installed, absent  # mlflow-skinny is enough to load the model
     assert not (root / "opt" / "venv" / "bin" / "dvc").exists()
     assert {"mlflow_skinny", "fastapi", "uvicorn", "prometheus_client", MODULE} <= set(installed)
     for line in requirements:  # the versions that trained the model
         name, version = line.split("==")
-        name = name.replace("-", "_").lower()
+        name = normalised(name)
         assert installed["mlflow_skinny" if name == "mlflow" else name] == version, line
 
 
@@ -429,8 +431,7 @@ def check_pipeline_image(buildah: Buildah, project: Path, folder: Path) -> None:
     container = buildah("from", "--pull=never", PIPELINE_IMAGE)
     root = Path(buildah("mount", container))
     # Pinned: every package the image holds is at the version of uv.lock, which .venv holds.
-    site = next((root / "opt" / "venv" / "lib").glob("python3*/site-packages"))
-    image = dict(distribution(p.name) for p in site.glob("*.dist-info"))
+    image = image_distributions(root)
     local = json.loads(run([".venv/bin/python", "-c", INSTALLED], cwd=project).stdout)
     assert {"mlflow", "dvc", "scikit_learn", "pandas", "kfp", MODULE} <= set(image)
     assert image["tqdm"] == local["tqdm"] == OLDER_TQDM

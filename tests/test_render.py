@@ -136,13 +136,17 @@ def test_every_option_renders_parses_and_lints(bake, answers):
     check_devcontainer(project, parsed[".devcontainer/devcontainer.json"], answers)
     check_docs_links(project)
 
+    assert_lints_clean(project)
+    assert git(project, "status", "--porcelain") == ""
+    assert git(project, "branch", "--show-current").strip() == "main"
+
+
+def assert_lints_clean(project) -> None:
+    """The bake passes its own `make lint`: ruff check and ruff format --check."""
     lint = [sys.executable, "-m", "ruff"]
     for args in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
         done = subprocess.run([*lint, *args], cwd=project, capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
-
-    assert git(project, "status", "--porcelain") == ""
-    assert git(project, "branch", "--show-current").strip() == "main"
 
 
 MARKDOWN_LINK = re.compile(r"\]\(([^)#\s]+\.md)(#[^)]*)?\)")
@@ -312,13 +316,7 @@ def test_hostile_text_answers_read_back_exactly(bake):
     assert json.loads(devcontainer.read_text(encoding="utf-8"))["name"] == HOSTILE["project_name"]
     params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
     assert params["mlflow"]["experiment_name"] == "zoe-s-deja-vu-project"
-    done = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", "."],
-        cwd=project,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stdout
+    assert_lints_clean(project)
     assert git(project, "status", "--porcelain") == ""
 
 
@@ -326,9 +324,4 @@ def test_hostile_text_answers_read_back_exactly(bake):
 def test_import_order_does_not_depend_on_the_package_name(bake, project_name):
     """The tests import their helpers (conftest, synthetic) after the project's package: a
     package named before or after them alphabetically lints clean all the same."""
-    project = bake(project_name=project_name, scale_out="yes")
-    for args in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
-        done = subprocess.run(
-            [sys.executable, "-m", "ruff", *args], cwd=project, capture_output=True, text=True
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+    assert_lints_clean(bake(project_name=project_name, scale_out="yes"))
