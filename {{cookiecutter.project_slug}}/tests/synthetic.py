@@ -1,4 +1,5 @@
-"""A small synthetic dataset of either task, for tests that need data unlike the bundled sample."""
+"""Synthetic datasets for tests that need data unlike the bundled sample: either task with every
+feature type, and a customer table with IDs."""
 
 from __future__ import annotations
 
@@ -33,3 +34,36 @@ def synthetic_frame(task: str, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
 
 def synthetic_schema(task: str) -> Schema:
     return Schema("target", task, dict(FEATURES), {"sold": "ISO8601"}, {})
+
+
+CUSTOMER_ROWS = 300
+# Text a CSV or JSON record may hold: line breaks (a bare carriage return among them), quotes,
+# separators, non-ASCII letters and an emoji outside the Basic Multilingual Plane.
+AWKWARD_TEXT = [
+    "line\rbreak",
+    "line\nbreak",
+    "crlf\r\nbreak",
+    'a "quoted" word',
+    "comma, semicolon; tab\tend",
+    "Zoë 中文 🚀",
+    "  leading and trailing  ",
+]
+
+
+def customers(rows: int = CUSTOMER_ROWS, seed: int = 0) -> pd.DataFrame:
+    """A CSV as teams have them: an ID, a name, a constant, a numeric column with "?"."""
+    rng = np.random.default_rng(seed)
+    spend = rng.gamma(2, 50, rows).round(2).astype(object)
+    spend[::37] = "?"
+    plan = rng.choice(["basic", "plus", "pro"], rows)
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(rows) * 3 + 1000,
+            "name": [f"Customer {i}" for i in range(rows)],
+            "region": "EU",
+            "spend": spend,
+            "plan": plan,
+            "tenure": rng.integers(1, 60, rows),
+            "churned": np.where((plan == "basic") & (rng.random(rows) < 0.7), "yes", "no"),
+        }
+    )

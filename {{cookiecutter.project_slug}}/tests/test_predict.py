@@ -3,6 +3,7 @@ columns, the target), one output row per input row, bad rows named without losin
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -19,27 +20,9 @@ from {{ cookiecutter.module_name }}.pipeline import prepare, train
 from {{ cookiecutter.module_name }}.predict.__main__ import main as predict_main
 from {{ cookiecutter.module_name }}.predict.records import RecordSchema
 
-ROWS = 300
+from synthetic import AWKWARD_TEXT, customers
+
 MODULE = "{{ cookiecutter.module_name }}.predict"
-
-
-def customers(rows: int = ROWS, seed: int = 0) -> pd.DataFrame:
-    """A CSV as teams have them: an ID, a name, a constant, a numeric column with "?"."""
-    rng = np.random.default_rng(seed)
-    spend = rng.gamma(2, 50, rows).round(2).astype(object)
-    spend[::37] = "?"
-    plan = rng.choice(["basic", "plus", "pro"], rows)
-    return pd.DataFrame(
-        {
-            "customer_id": np.arange(rows) * 3 + 1000,
-            "name": [f"Customer {i}" for i in range(rows)],
-            "region": "EU",
-            "spend": spend,
-            "plan": plan,
-            "tenure": rng.integers(1, 60, rows),
-            "churned": np.where((plan == "basic") & (rng.random(rows) < 0.7), "yes", "no"),
-        }
-    )
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +95,23 @@ def test_make_predict_writes_one_row_per_input_row_with_the_ids(trained, monkeyp
     good = good.assign(spend=pd.to_numeric(good["spend"], errors="coerce"))
     expected = model.predict(good[["spend", "plan", "tenure"]])
     assert out["prediction"].drop(index=7).tolist() == expected.tolist()
+
+
+def test_a_csv_output_reads_back_row_for_row_whatever_the_echoed_text(trained, monkeypatch):
+    """Echoed IDs holding line breaks (a bare \r too), quotes, separators and non-ASCII text:
+    pandas and the csv module read the output back with one row per input row."""
+    monkeypatch.chdir(trained)
+    batch = customers(len(AWKWARD_TEXT) * 3, seed=4)
+    names = (AWKWARD_TEXT * 3)[: len(batch)]
+    batch["name"] = pd.Series(names, dtype=object)
+    batch.loc[1, "name"] = None  # a missing ID
+    batch.to_csv("awkward.csv", index=False, quoting=csv.QUOTE_ALL)
+    assert predict_main(["awkward.csv", "out.csv"]) == 0
+    out = pd.read_csv("out.csv", keep_default_na=False, na_values=[""])
+    assert len(out) == len(batch)
+    assert [None if pd.isna(name) else name for name in out["name"]] == batch["name"].tolist()
+    with open("out.csv", newline="", encoding="utf-8") as handle:
+        assert len(list(csv.reader(handle))) == len(batch) + 1  # and the header
 
 
 def test_chunks_and_parquet_give_the_same_predictions(trained, monkeypatch):

@@ -117,6 +117,30 @@ def test_row_names_are_ids_echoed_and_not_features(raw):
     assert schema.dropped["customer_id"].startswith("ID column")
 
 
+def test_unique_codes_from_a_huge_space_are_ids_not_features(raw):
+    """18-digit account numbers, all distinct and not consecutive, are IDs; numbers that are
+    all distinct yet measure something (epoch seconds, prices) stay features."""
+    rng = np.random.default_rng(1)
+    frame = raw.assign(
+        account=rng.choice(10**17, ROWS, replace=False) + 10**17,
+        signed_up=1_600_000_000 + np.sort(rng.choice(10**7, ROWS, replace=False)),
+        amount=rng.choice(10**6, ROWS, replace=False) + 0.5,
+    )
+    schema = infer_schema(frame, DATA)
+    assert "account" in schema.ids and "account" not in schema.features
+    assert "data.numeric_features" in schema.dropped["account"]
+    assert schema.features["signed_up"] == NUMERIC
+    assert schema.features["amount"] == NUMERIC
+    kept = infer_schema(frame, DATA.model_copy(update={"numeric_features": ["account"]}))
+    assert kept.features["account"] == NUMERIC
+
+
+def test_messages_show_values_as_written_not_numpy_reprs(raw):
+    schema = infer_schema(raw.assign(zero=np.float64(0.0), seven=np.int64(7)), DATA)
+    assert schema.dropped["zero"] == "constant (0.0)"
+    assert schema.dropped["seven"] == "constant (7)"
+
+
 def test_id_columns_can_be_listed(raw):
     data = DATA.model_copy(update={"id_columns": ["ville"]})
     schema = infer_schema(raw, data)

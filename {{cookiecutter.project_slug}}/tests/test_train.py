@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
@@ -17,6 +18,7 @@ from {{ cookiecutter.module_name }}.dataset.schema import Schema
 from {{ cookiecutter.module_name }}.modeling.estimators import build_estimator
 from {{ cookiecutter.module_name }}.paths import MODEL_DIR, SCHEMA_FILE, TRAIN_DATA
 from {{ cookiecutter.module_name }}.pipeline import prepare, train
+from {{ cookiecutter.module_name }}.tracking.__main__ import main as tracking_main
 from {{ cookiecutter.module_name }}.tracking.lineage import file_md5, lineage_tags
 
 from conftest import project_params
@@ -81,6 +83,38 @@ def test_the_alias_stays_on_a_better_model_unless_the_data_changed(make_project,
     name = load_params(root).mlflow.registered_model_name
     champion = client.get_model_version_by_alias(name, load_params(root).mlflow.model_alias)
     assert str(champion.version) == logged["registered_version"] == "3"
+
+
+@pytest.mark.slow
+def test_a_model_that_loses_to_the_baseline_is_registered_but_not_promoted(
+    make_project, monkeypatch, capsys
+):
+    """Features of pure noise: the model cannot beat the dummy baseline. It is logged and
+    registered all the same, the alias is not moved, and `tracking promote` moves it."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    rng = np.random.default_rng(0)
+    rows = 400
+    noise = pd.DataFrame({"x1": rng.normal(size=rows), "x2": rng.normal(size=rows)})
+    task = project_params()["data"]["task"]
+    if task == "classification":
+        noise["label"] = np.where(rng.random(rows) < 0.8, "common", "rare")
+    else:
+        noise["label"] = rng.normal(size=rows)
+    data = {"raw_path": "data/raw/noise.csv", "target": "label", "task": task}
+    root = make_project(noise, data=data)
+    prepare.run(root)
+    logged = train.run(root)
+    assert logged["registered_version"] == "1" and not logged["promoted"]
+    assert "does not beat the baseline's" in capsys.readouterr().out
+    settings = load_params(root).mlflow
+    client = MlflowClient(settings.tracking_uri)
+    assert client.get_registered_model(settings.registered_model_name).aliases == {}
+
+    tracking_main(["--root", str(root), "promote", "1"])
+    name, alias = settings.registered_model_name, settings.model_alias
+    assert str(client.get_model_version_by_alias(name, alias).version) == "1"
+    with pytest.raises(SystemExit, match="has no version '7'"):
+        tracking_main(["--root", str(root), "promote", "7"])
 
 
 def test_the_run_and_the_registered_version_carry_lineage(pipeline_run):

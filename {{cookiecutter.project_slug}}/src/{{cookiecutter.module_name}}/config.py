@@ -108,6 +108,7 @@ class ModelSection(Section):
 class OnnxSection(Section):
     export: bool  # train exports the model to ONNX; scoring uses it once it verified
     tolerance: Annotated[float, Field(gt=0)]  # largest output difference from scikit-learn
+    max_nodes: Annotated[int, Field(gt=0)]  # a bigger tree model is not exported (too costly)
 
 
 class PredictSection(Section):

@@ -181,6 +181,48 @@ def test_nan_and_infinity_are_refused(client, rows, literal):
     assert any(numeric in error["loc"] for error in answer.json()["detail"])
 
 
+@pytest.fixture(scope="module")
+def customers_client(tmp_path_factory):
+    """The API of a model trained on a table with ID columns (a number and a name)."""
+    from {{ cookiecutter.module_name }}.pipeline import prepare, train
+
+    from conftest import scaffold
+    from synthetic import customers
+
+    data = {"raw_path": "data/raw/customers.csv", "target": "churned", "task": "classification"}
+    root = scaffold(tmp_path_factory.mktemp("customers"), customers(), data=data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        prepare.run(root)
+        train.run(root)
+    with TestClient(create_app(root, load_params(root))) as client:
+        yield client
+
+
+@pytest.mark.parametrize("path", ["/predict", "/explain"])
+def test_missing_ids_are_echoed_as_null_and_nan_ids_refused(customers_client, path):
+    from synthetic import AWKWARD_TEXT, customers
+
+    records = json.loads(customers(3, seed=5).to_json(orient="records"))
+    records[0]["customer_id"] = None  # an ID the record lacks: null back, the record scored
+    records[1]["name"] = None
+    records[2]["name"] = AWKWARD_TEXT[0]
+    answer = customers_client.post(path, json={"records": records})
+    assert answer.status_code == 200, answer.text
+    ids = answer.json()["ids"]
+    assert ids[0]["customer_id"] is None and ids[1]["name"] is None
+    assert ids[2] == {"customer_id": records[2]["customer_id"], "name": AWKWARD_TEXT[0]}
+    assert isinstance(ids[1]["customer_id"], int)  # not 1003.0 for a column with a null
+    for literal in ("NaN", "Infinity"):
+        text = json.dumps({"records": [{**records[1], "customer_id": 0.5}]})
+        text = text.replace("0.5", literal, 1)
+        refused = customers_client.post(
+            path, content=text, headers={"content-type": "application/json"}
+        )
+        assert refused.status_code == 422, refused.text
+        assert ["body", "records", 0, "customer_id"] in [e["loc"] for e in refused.json()["detail"]]
+
+
 def test_invalid_json_is_a_422(client):
     answer = client.post("/predict", content="{", headers={"content-type": "application/json"})
     assert answer.status_code == 422

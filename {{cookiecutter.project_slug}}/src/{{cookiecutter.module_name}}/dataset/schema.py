@@ -36,6 +36,12 @@ MIN_ID_DISTINCT = 10
 # values are (nearly) all distinct is an ID, not a measurement.
 ID_NAME = re.compile(r"(?i:(^|[^a-z])(id|uuid|guid)$)|[a-z](ID|Id)$|(?i:^(key|index)$)")
 ID_DISTINCT_SHARE = 0.95
+# Whole numbers that are (nearly) all distinct, every one of at least ID_DIGITS digits, spread
+# over more than ID_SPAN_PER_ROW values per row: codes drawn from a huge space (an 18-digit
+# account number), not measurements (prices and counts repeat or have fewer digits; epoch
+# seconds have 10).
+ID_DIGITS = 12
+ID_SPAN_PER_ROW = 1e4
 # Text found in a numeric or date column that does not parse ("?", "n/a"): treated as missing
 # in training, so accepted as missing in the records sent for prediction. At most this many.
 MAX_NA_MARKERS = 20
@@ -203,7 +209,8 @@ def check_parse_failures(failures: dict[str, ParseFailures], schema: Schema) -> 
             fix = "data.numeric_features" if kind == NUMERIC else "data.datetime_features"
             raise SystemExit(
                 f"column {column!r} is used as {kind} but {found.failed / found.values:.0%} of "
-                f"its values are not (e.g. {found.example!r}): fix {fix} in params.yaml or the data"
+                f"its values are not (e.g. {format_value(found.example)}): fix {fix} in "
+                "params.yaml or the data"
             )
 
 
@@ -226,6 +233,11 @@ def format_columns(columns: list[str] | pd.Index, limit: int = 20) -> str:
     names = [repr(str(column)) for column in columns]
     more = f", ... ({len(names) - limit} more)" if len(names) > limit else ""
     return ", ".join(names[:limit]) + more
+
+
+def format_value(value: object) -> str:
+    """A value for a message, as the user wrote it: 0.0 or 'abc', not np.float64(0.0)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _overrides(frame: pd.DataFrame, data: DataSection) -> dict[str, str]:
@@ -258,7 +270,7 @@ def _infer_kind(series: pd.Series, decimal: str) -> tuple[str, str]:
     if values.empty:
         return DROP, "all values missing"
     if values.nunique() == 1:
-        return DROP, f"constant ({values.iloc[0]!r})"
+        return DROP, f"constant ({format_value(values.iloc[0])})"
     if is_bool_dtype(series):
         return CATEGORICAL, ""
     distinct = values.nunique()
@@ -267,6 +279,11 @@ def _infer_kind(series: pd.Series, decimal: str) -> tuple[str, str]:
     if is_numeric_dtype(series):
         if is_integer_dtype(series) and _counts_rows(series):
             return ID, "row number (consecutive integers)"
+        if _is_code(values, distinct):
+            return ID, (
+                f"ID-like numbers ({distinct} distinct values of {ID_DIGITS}+ digits in "
+                f"{len(values)} rows; data.numeric_features keeps it as a feature)"
+            )
         return NUMERIC, ""
     if all(isinstance(value, (bool, np.bool_)) for value in values.unique()):
         return CATEGORICAL, ""  # booleans with missing values are read as plain objects
@@ -284,6 +301,17 @@ def _counts_rows(series: pd.Series) -> bool:
     positions: 0, 1, 2... for a whole file, scattered ones for a sample of a bigger file)."""
     offsets = series.to_numpy() - series.index.to_numpy()
     return len(series) > 1 and bool((offsets == offsets[0]).all())
+
+
+def _is_code(values: pd.Series, distinct: int) -> bool:
+    if is_bool_dtype(values) or len(values) < MIN_ID_DISTINCT:
+        return False
+    if distinct < ID_DISTINCT_SHARE * len(values):
+        return False
+    numbers = values.to_numpy(dtype=float)
+    if not (np.mod(numbers, 1) == 0).all() or np.abs(numbers).min() < 10 ** (ID_DIGITS - 1):
+        return False
+    return float(numbers.max() - numbers.min()) > ID_SPAN_PER_ROW * len(values)
 
 
 def _looks_like_dates(text: pd.Series) -> bool:

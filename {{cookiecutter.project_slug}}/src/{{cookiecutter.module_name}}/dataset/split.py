@@ -11,6 +11,7 @@ from sklearn.model_selection import train_test_split
 from ..config import Params
 from ..paths import TRAIN_DATA
 from .sample import read_rows
+from .schema import format_value
 
 MIN_ROWS_PER_SIDE = 5
 # What each split holds out, and the params.yaml key of its share.
@@ -72,7 +73,7 @@ def unstratified_reason(counts: pd.Series, held_out: int, kept: int) -> str:
     """Why rows with these class counts cannot be split keeping class proportions ("": they
     can): train_test_split refuses these cases, and a plain seeded split still works."""
     if counts.min() < 2:
-        return f"class {counts.idxmin()!r} has a single row"
+        return f"class {format_value(counts.idxmin())} has a single row"
     if min(held_out, kept) < len(counts):
         return f"{len(counts)} classes do not fit in {min(held_out, kept)} rows"
     return ""

@@ -19,10 +19,31 @@ import pandas as pd
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 
+from .complexity import tree_size
 from .estimators import TREE_MODELS
 
 LINEAR_MODELS = (LinearRegression, LogisticRegression, Ridge)
 FORESTS = ("RandomForest", "ExtraTrees", "DecisionTree")
+# Exact TreeSHAP work (complexity.tree_size's units) evaluate spends on the global importance:
+# roughly 10-30 s on a 2-core machine. When it buys fewer than MIN_EXACT_ROWS rows, Saabas'
+# approximation (shap's approximate=True: one root-to-leaf path per tree, ~1e4 times cheaper on
+# deep forests) explains the whole sample instead.
+IMPORTANCE_BUDGET = 3e10
+MIN_EXACT_ROWS = 200
+# /explain is interactive: exact when one record costs at most this (~20-50 ms), else Saabas.
+RECORD_BUDGET = 5e7
+# SHAP's permutation explainer scores ~1,000 perturbed copies of each row against the
+# background: evaluate explains at most this many rows with it.
+PERMUTATION_ROWS = 100
+
+
+@dataclass
+class ImportancePlan:
+    """How many rows evaluate explains, and whether exactly."""
+
+    rows: int
+    approximate: bool
+    note: str  # for the stage's output: what was chosen and why
 
 
 @dataclass
@@ -53,6 +74,8 @@ class Explainer:
         import shap
 
         self.preprocess, self.estimator = model.steps[0][1], model.steps[-1][1]
+        self.is_tree = isinstance(self.estimator, TREE_MODELS)
+        self.size = tree_size(self.estimator) if self.is_tree else None
         self.features = list(background.columns)
         owners = raw_feature_of(model, self.features)
         # transformed column -> raw feature: a 0/1 matrix that adds up a feature's columns
@@ -62,7 +85,7 @@ class Explainer:
                 self.fold[column, self.features.index(owner)] = 1
         self.classes = classes
         reference = np.asarray(self.preprocess.transform(background), dtype=float)
-        if isinstance(self.estimator, TREE_MODELS):
+        if self.is_tree:
             self.explainer = shap.TreeExplainer(self.estimator)  # exact, needs no background
             forest = type(self.estimator).__name__.startswith(FORESTS)
             self.units = "probability" if classes and forest else self._margin_units()
@@ -77,9 +100,44 @@ class Explainer:
     def _margin_units(self) -> str:
         return "log-odds" if self.classes else "target"
 
-    def explain(self, records: pd.DataFrame) -> Explanations:
+    def exact_per_record(self) -> bool:
+        """Whether a request's records are explained exactly (see RECORD_BUDGET)."""
+        return not self.is_tree or self.size is None or self.size.shap_cost <= RECORD_BUDGET
+
+    def importance_plan(self, available: int, wanted: int) -> ImportancePlan:
+        """Rows (of `available`) that evaluate explains for the global importance: `wanted`
+        (explain.sample_rows) unless exact SHAP of that many rows would exceed the budget."""
+        rows = min(wanted, available)
+        if not self.is_tree:
+            generic = not isinstance(self.estimator, LINEAR_MODELS)
+            if generic and rows > PERMUTATION_ROWS:
+                note = f"permutation SHAP on {PERMUTATION_ROWS} of {available} rows (capped)"
+                return ImportancePlan(PERMUTATION_ROWS, False, note)
+            return ImportancePlan(rows, False, f"exact SHAP on {rows} of {available} rows")
+        cost = self.size.shap_cost if self.size is not None else 0.0
+        affordable = int(IMPORTANCE_BUDGET // cost) if cost else rows
+        if affordable >= rows:
+            return ImportancePlan(rows, False, f"exact TreeSHAP on {rows} of {available} rows")
+        size = self.size.describe() if self.size is not None else "the model"
+        if affordable >= MIN_EXACT_ROWS:
+            note = (
+                f"exact TreeSHAP on {affordable} of {available} rows ({size}: more rows would "
+                "exceed the explanation budget)"
+            )
+            return ImportancePlan(affordable, False, note)
+        note = (
+            f"approximate SHAP (Saabas) on {rows} of {available} rows ({size}: exact TreeSHAP "
+            f"would afford only {affordable} rows)"
+        )
+        return ImportancePlan(rows, True, note)
+
+    def explain(self, records: pd.DataFrame, approximate: bool = False) -> Explanations:
         transformed = np.asarray(self.preprocess.transform(records), dtype=float)
-        if hasattr(self.explainer, "shap_values"):
+        if self.is_tree:
+            found = self.explainer.shap_values(transformed, approximate=approximate)
+            values = np.asarray(found)
+            base = np.atleast_1d(np.asarray(self.explainer.expected_value, dtype=float))
+        elif hasattr(self.explainer, "shap_values"):
             values = np.asarray(self.explainer.shap_values(transformed))
             base = np.atleast_1d(np.asarray(self.explainer.expected_value, dtype=float))
         else:  # the generic explainer answers with an Explanation
@@ -110,8 +168,9 @@ class Explainer:
 def top_contributions(
     explainer: Explainer, records: pd.DataFrame, predicted: list[Any], top: int
 ) -> list[dict[str, Any]]:
-    """Per record: the base value and the `top` largest contributions by size."""
-    explanations = explainer.explain(records)
+    """Per record: the base value and the `top` largest contributions by size (exactly, or
+    approximated when the model is too big for exact SHAP on a request)."""
+    explanations = explainer.explain(records, approximate=not explainer.exact_per_record())
     answer = []
     for row, values in enumerate(explainer.contributions(explanations, predicted)):
         order = np.argsort(-np.abs(values))[:top]
@@ -138,9 +197,11 @@ def top_contributions(
     return answer
 
 
-def global_importance(explainer: Explainer, records: pd.DataFrame) -> pd.DataFrame:
+def global_importance(
+    explainer: Explainer, records: pd.DataFrame, approximate: bool = False
+) -> pd.DataFrame:
     """Mean |SHAP| per raw feature over `records` (averaged over the classes), largest first."""
-    explanations = explainer.explain(records)
+    explanations = explainer.explain(records, approximate=approximate)
     importance = np.abs(explanations.values).mean(axis=(0, 2))
     frame = pd.DataFrame({"feature": explanations.features, "importance": importance})
     return frame.sort_values("importance", ascending=False, ignore_index=True)

@@ -27,8 +27,14 @@ def build_model(
 
 
 def fit(model: BaseEstimator, features: pd.DataFrame, target: pd.Series) -> BaseEstimator:
+    """Fit on every core: an estimator whose n_jobs is unset (None) takes joblib's default,
+    which is one core (a forest's trees one at a time); predictions stay on one. A model.params
+    n_jobs wins."""
+    from joblib import parallel_config
+
     try:
-        return model.fit(features, target)
+        with parallel_config(n_jobs=-1):
+            return model.fit(features, target)
     except InvalidParameterError as error:  # a value in model.params the estimator refuses
         raise SystemExit(f"params.yaml: model.params: {error}") from None
 

@@ -109,11 +109,14 @@ def run(root: Path | str = ".") -> dict[str, float]:
 def feature_importance(
     root: Path, model: Pipeline, features: pd.DataFrame, params: Params
 ) -> pd.DataFrame:
-    """Mean |SHAP| per raw feature on (a sample of) the test split."""
+    """Mean |SHAP| per raw feature on a sample of the test split: explain.sample_rows rows, or
+    fewer (or approximated) when the model is too big for exact SHAP on that many."""
     background = pd.read_parquet(root / MODEL_DIR / MODEL_BACKGROUND)
     explainer = Explainer(model, background, list(getattr(model, "classes_", [])))
-    rows = min(params.explain.sample_rows, len(features))
-    return global_importance(explainer, features.sample(rows, random_state=params.split.seed))
+    plan = explainer.importance_plan(len(features), params.explain.sample_rows)
+    print(f"feature importance: {plan.note}")
+    sample = features.sample(plan.rows, random_state=params.split.seed)
+    return global_importance(explainer, sample, approximate=plan.approximate)
 
 
 def scorer_line(check: dict) -> str:

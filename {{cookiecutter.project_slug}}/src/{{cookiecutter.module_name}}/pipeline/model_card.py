@@ -11,13 +11,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import precision_recall_fscore_support, root_mean_squared_error
+from sklearn.metrics import precision_recall_fscore_support
 
 from ..config import Params
 from ..dataset.schema import CATEGORICAL, Schema
 from ..modeling.metrics import primary_metric
 
 TOP_FEATURES = 10
+# Rows of the per-class and per-slice tables: the largest classes or slices, the rest summed up.
+MAX_SLICES = 20
 # A class under this share of the training rows is named as a limit.
 RARE_CLASS_SHARE = 0.05
 MISSING_SHARE = 0.2  # likewise a feature missing this often
@@ -107,25 +109,36 @@ def _slices(card: CardInputs) -> str:
             actual, card.predicted, labels=labels, zero_division=0
         )
         rows = ["| Class | Precision | Recall | F1 | Test rows |", "|---|---|---|---|---|"]
+        table = sorted(
+            zip(labels, precision, recall, f1, support, strict=True), key=lambda row: -row[4]
+        )
         rows += [
             f"| {label} | {p:.3f} | {r:.3f} | {f:.3f} | {n} |"
-            for label, p, r, f, n in zip(labels, precision, recall, f1, support, strict=True)
+            for label, p, r, f, n in table[:MAX_SLICES]
         ]
+        if len(table) > MAX_SLICES:
+            rest = sum(int(row[4]) for row in table[MAX_SLICES:])
+            rows.append(f"| ({len(table) - MAX_SLICES} more classes) | | | | {rest} |")
         return "## Per class\n\n" + "\n".join(rows) + "\n"
     slices = schema.columns(CATEGORICAL)
     if slices:
         column = slices[0]
-        groups = test[column].astype(str).fillna("(missing)")
+        groups = test[column].astype(object).where(test[column].notna(), "(missing)").astype(str)
         heading = f"## Per slice of `{column}`"
     else:
         column = schema.target
         groups = pd.qcut(test[schema.target], 4, duplicates="drop").astype(str)
         heading = f"## Per quartile of `{schema.target}`"
+    # The MAX_SLICES largest slices, the rest as one: the card stays short for any cardinality.
+    counts = groups.value_counts()
+    if len(counts) > MAX_SLICES:
+        other = f"({len(counts) - MAX_SLICES + 1} other values)"
+        groups = groups.where(groups.isin(counts.index[: MAX_SLICES - 1]), other)
+    squared = pd.Series((actual - card.predicted) ** 2, index=groups.index)
+    by_slice = squared.groupby(groups.to_numpy()).agg(["mean", "size"])
     rows = ["| Slice | RMSE | Test rows |", "|---|---|---|"]
-    for group in sorted(groups.unique()):
-        mask = (groups == group).to_numpy()
-        rmse = root_mean_squared_error(actual[mask], card.predicted[mask])
-        rows.append(f"| {group} | {rmse:.3f} | {int(mask.sum())} |")
+    for group, (mean, size) in by_slice.sort_index().iterrows():
+        rows.append(f"| {group} | {np.sqrt(mean):.3f} | {int(size)} |")
     return heading + "\n\n" + "\n".join(rows) + "\n"
 
 

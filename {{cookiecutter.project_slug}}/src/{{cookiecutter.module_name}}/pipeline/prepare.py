@@ -17,6 +17,7 @@ from ..dataset.schema import (
     PARSE_SHARE,
     Schema,
     format_columns,
+    format_value,
     infer_schema,
     to_numbers,
     validate,
@@ -110,7 +111,7 @@ def check_regression_target(
     if booleans or not_numbers > (1 - PARSE_SHARE) * known:
         raise SystemExit(
             f"data.task is regression but target {data.target!r} is not numeric "
-            f"(e.g. {example!r}): set data.task: classification"
+            f"(e.g. {format_value(example)}): set data.task: classification"
         )
 
 

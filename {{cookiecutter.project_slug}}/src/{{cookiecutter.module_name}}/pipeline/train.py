@@ -20,6 +20,7 @@ from sklearn.pipeline import Pipeline
 from ..config import Params, load_params
 from ..dataset.schema import Schema
 from ..dataset.split import read_train_split, split_off
+from ..modeling.complexity import tree_size
 from ..modeling.estimators import build_baseline, build_estimator
 from ..modeling.metrics import is_better, primary_metric, task_scores
 from ..modeling.model import build_model, fit
@@ -41,6 +42,9 @@ from ..paths import (
 )
 from ..tracking.lineage import lineage_tags
 from ..tracking.server import TrackingUnavailable, check_tracking_server
+
+# Test rows the ONNX export is checked on (a seeded sample when the split is bigger).
+VERIFY_ROWS = 20_000
 
 
 def run(root: Path | str = ".") -> dict[str, str]:
@@ -115,10 +119,20 @@ def model_extras(
     found."""
     extras = {MODEL_SCHEMA: (json.dumps(asdict(schema), indent=2) + "\n").encode()}
     extras[MODEL_BACKGROUND] = background_rows(train, params)
+    size = tree_size(model.steps[-1][1])
     if not params.onnx.export:
         verification = Verification(False, "onnx.export is false in params.yaml")
+    elif size is not None and size.nodes > params.onnx.max_nodes:
+        reason = (
+            f"the model has {size.describe()}, over onnx.max_nodes ({params.onnx.max_nodes}): "
+            "limit the trees' size (model.params) or raise onnx.max_nodes"
+        )
+        verification = Verification(False, reason)
     else:
-        serialised, verification = export_verified(model, schema, test, params.onnx.tolerance)
+        # Checking the export is summary work: a seeded sample of the test split bounds it.
+        rows = min(len(test), VERIFY_ROWS)
+        sample = test.sample(rows, random_state=params.split.seed) if rows < len(test) else test
+        serialised, verification = export_verified(model, schema, sample, params.onnx.tolerance)
         if serialised is not None:
             extras[MODEL_ONNX] = serialised
     extras[MODEL_ONNX_CHECK] = (json.dumps(verification.as_dict(), indent=2) + "\n").encode()

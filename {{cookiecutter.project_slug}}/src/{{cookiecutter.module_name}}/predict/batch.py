@@ -146,7 +146,16 @@ class Writer:
             self.writer.write_table(table)
         else:
             mode = "w" if self.first else "a"
-            frame.to_csv(target, mode=mode, header=self.first, index=False, float_format="%.6g")
+            # RFC 4180 line ends: the writer then quotes every value holding a \r or a \n (with
+            # "\n" ends a bare \r went out unquoted, and readers took it for a new row).
+            frame.to_csv(
+                target,
+                mode=mode,
+                header=self.first,
+                index=False,
+                float_format="%.6g",
+                lineterminator="\r\n",
+            )
         self.first = False
 
     def close(self) -> None:

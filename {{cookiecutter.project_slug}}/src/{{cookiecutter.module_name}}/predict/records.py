@@ -30,6 +30,7 @@ from ..dataset.schema import (
     JSON_STRING,
     NUMERIC,
     Schema,
+    format_value,
     parse_dates,
     to_numbers,
 )
@@ -59,6 +60,12 @@ class Checked:
     ids: pd.DataFrame
     rows: np.ndarray  # position of each good record among those given
     errors: list[FieldError] = field(default_factory=list)
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
 
 
 class RecordSchema:
@@ -120,7 +127,8 @@ class RecordSchema:
                 for name in self.features
             }
         )
-        ids = pd.DataFrame({name: columns[name] for name in self.ids})
+        # Object columns: an ID column with a missing value stays as sent (1, null), not 1.0, NaN.
+        ids = pd.DataFrame({name: _objects(columns[name]) for name in self.ids})
         return Checked(features, ids, np.asarray(good, dtype=int), errors)
 
     def numeric_columns(self) -> list[str]:
@@ -138,6 +146,10 @@ class RecordSchema:
             value = record.get(name)
             if isinstance(value, (dict, list)):
                 errors.append(FieldError(position, name, "an ID is a single value", "id_type"))
+            elif isinstance(value, float) and not math.isfinite(value):
+                # NaN or Infinity (json.loads reads them; JSON has no such number): refused
+                # here, as in a feature, rather than echoed into an answer JSON cannot carry.
+                errors.append(FieldError(position, name, "not a finite number", "id_value"))
             values[name] = value
         for name, kind in self.features.items():
             if name not in record:
@@ -197,7 +209,7 @@ class RecordSchema:
                 parsed, failed = values, np.zeros(len(values), dtype=bool)
             for position in np.flatnonzero(failed):
                 what = "not a number" if kind == NUMERIC else "not a date"
-                shown = f"{what}: {values.iloc[position]!r}"[:120]
+                shown = f"{what}: {format_value(values.iloc[position])}"[:120]
                 errors.append(FieldError(first_row + int(position), name, shown, f"{kind}_value"))
             bad |= failed
             out[name] = parsed

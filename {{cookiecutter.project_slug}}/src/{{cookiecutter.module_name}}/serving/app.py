@@ -35,7 +35,13 @@ from ..predict.model_source import PredictionModel, load_model
 from ..predict.records import Checked, RecordSchema
 from ..predict.scorer import score
 from .auth import BearerToken, api_token
-from .openapi import error_detail, explain_response_model, request_body, response_model
+from .openapi import (
+    FiniteJSONResponse,
+    error_detail,
+    explain_response_model,
+    request_body,
+    response_model,
+)
 from .telemetry import ApiMetrics, BodyLimit, MetricsMiddleware
 
 LOGGER = logging.getLogger(__name__)
@@ -210,7 +216,7 @@ def add_predict(
         metrics.observe_predictions(len(checked.features), answer["predictions"], bool(classes))
         if window is not None:
             window.add(checked.features.to_dict("records"))
-        return JSONResponse(answer)
+        return FiniteJSONResponse(answer)
 
 
 def add_explain(
@@ -248,13 +254,14 @@ def add_explain(
         answer: dict[str, Any] = {
             "model": served.info,
             "units": ready.units,
+            "method": "exact" if ready.exact_per_record() else "approximate",
             "explanations": [
                 {"prediction": label, **item} for label, item in zip(labels, found, strict=True)
             ],
         }
         if ids:
             answer["ids"] = checked.ids.to_dict("records")
-        return JSONResponse(answer)
+        return FiniteJSONResponse(answer)
 
 
 def build_explainer(served: PredictionModel) -> Explainer:

@@ -1,8 +1,10 @@
 """What the API's OpenAPI document says of /predict: the request body (records as the raw data
 has them, from the served model's schema) and the answer."""
 
-from typing import Any
+import math
+from typing import Any, Literal
 
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, create_model
 
 from ..predict.records import FieldError, RecordSchema
@@ -56,6 +58,8 @@ def explain_response_model(ids: list[str]) -> type[BaseModel]:
     fields: dict[str, Any] = {
         "model": (dict[str, str], ...),
         "units": (str, ...),  # probability, log-odds, or the target's (see modeling/explain.py)
+        # exact SHAP, or Saabas' approximation for a tree model too big to explain exactly fast
+        "method": (Literal["exact", "approximate"], ...),
         "explanations": (list[Explanation], ...),
     }
     if ids:
@@ -73,3 +77,24 @@ def error_detail(errors: list[FieldError]) -> list[dict[str, Any]]:
         }
         for error in errors
     ]
+
+
+class FiniteJSONResponse(JSONResponse):
+    """A JSON answer in which a missing or non-finite number (an echoed ID, a probability) is
+    `null`: JSON has no NaN, and starlette's JSONResponse raises on one (a 500)."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except ValueError:  # rare: walk the answer only when the fast path found a NaN
+            return super().render(_finite(content))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value

@@ -1,7 +1,8 @@
-"""`python -m <package>.tracking runs|ui|log-kept|register|model-uri`: browse this project's
-MLflow tracking store, log the run train kept when the store failed after the fit, register the
-model of an experiment you kept (`dvc exp apply`), or print where a registered version's files
-are (what a model server such as KServe loads)."""
+"""`python -m <package>.tracking runs|ui|log-kept|register|promote|model-uri`: browse
+this project's MLflow tracking store, log the run train kept when the store failed after the fit,
+register the model of an experiment you kept (`dvc exp apply`), move the alias to a version that
+was not promoted, or print where a registered version's files are (what a model server such as
+KServe loads)."""
 
 from __future__ import annotations
 
@@ -136,6 +137,21 @@ def register(root: Path, settings: MlflowSection) -> dict:
     return logged
 
 
+def promote(settings: MlflowSection, version: str) -> None:
+    """Move the alias to `version`, whether or not it beats the baseline or the champion."""
+    check_tracking_server(settings.tracking_uri)
+    import mlflow
+
+    from .training_run import set_alias
+
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    set_alias(settings, version)
+    print(
+        f"alias {settings.model_alias!r} of {settings.registered_model_name} moved to version "
+        f"{version}: the API serves it from its next start (predict.model_source: registry)"
+    )
+
+
 # Artifact stores a model server in a cluster can read the model from.
 REMOTE_SCHEMES = ("s3://", "gs://", "wasbs://", "abfss://", "https://", "http://")
 
@@ -180,6 +196,8 @@ def main(argv: list[str] | None = None) -> None:
     runs.add_argument("--limit", type=int, default=5)
     commands.add_parser("log-kept", help=f"log and register the run kept in {UNLOGGED_RUN_FILE}")
     commands.add_parser("register", help="register the model in models/ (a kept experiment's)")
+    moved = commands.add_parser("promote", help="move mlflow.model_alias to a version anyway")
+    moved.add_argument("version", help="the registered version, e.g. 3")
     where = commands.add_parser("model-uri", help="print where a registered version's files are")
     where.add_argument("--alias", default=None, help="the alias (default: mlflow.model_alias)")
     args = parser.parse_args(argv)
@@ -190,6 +208,8 @@ def main(argv: list[str] | None = None) -> None:
         log_kept(args.root, settings)
     elif args.command == "register":
         register(args.root, settings)
+    elif args.command == "promote":
+        promote(settings, args.version)
     elif args.command == "model-uri":
         print(model_uri(settings, args.alias or settings.model_alias))
     else:

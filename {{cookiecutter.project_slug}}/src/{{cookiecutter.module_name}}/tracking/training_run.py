@@ -123,9 +123,18 @@ def keep_unlogged(
 
 
 def promote(settings: MlflowSection, version: str, metric: str, metrics: dict[str, float]) -> bool:
-    """Point mlflow.model_alias at `version` unless the version it points to now has a better
-    validation score on `metric`, measured on the same data; True when it moved."""
+    """Point mlflow.model_alias at `version` unless it does not beat the dummy baseline on its
+    validation view, or the version the alias points to now has a better validation score on
+    `metric`, measured on the same data; True when it moved."""
     name, alias = settings.registered_model_name, settings.model_alias
+    if not beats_baseline(metric, metrics):
+        baseline = metrics[baseline_metric(metric)]
+        print(
+            f"{alias!r} not moved to version {version}: its {metric} {metrics[metric]:.4f} does "
+            f"not beat the baseline's {baseline:.4f}; `make promote VERSION={version}` moves it "
+            "all the same"
+        )
+        return False
     client = mlflow.MlflowClient()
     try:
         current = client.get_model_version_by_alias(name, alias)
@@ -144,6 +153,32 @@ def promote(settings: MlflowSection, version: str, metric: str, metrics: dict[st
             return False
     client.set_registered_model_alias(name, alias, version)
     return True
+
+
+def baseline_metric(metric: str) -> str:
+    """The dummy baseline's score of the same metric (train logs both: val_X, val_baseline_X)."""
+    return "val_baseline_" + metric.removeprefix("val_")
+
+
+def beats_baseline(metric: str, metrics: dict[str, float]) -> bool:
+    """True when the model's score beats the baseline's (or no baseline score was logged)."""
+    baseline = metrics.get(baseline_metric(metric))
+    return baseline is None or is_better(metric, metrics[metric], baseline)
+
+
+def set_alias(settings: MlflowSection, version: str) -> None:
+    """Point mlflow.model_alias at `version` whatever its scores (`make promote VERSION=`)."""
+    name, alias = settings.registered_model_name, settings.model_alias
+    client = mlflow.MlflowClient()
+    try:
+        client.get_model_version(name, version)
+    except MlflowException as error:
+        problem = (error.message.splitlines() or [""])[0]
+        raise SystemExit(
+            f"registered model {name!r} has no version {version!r} ({problem}): "
+            "`make runs` lists the registered versions"
+        ) from None
+    client.set_registered_model_alias(name, alias, version)
 
 
 def validated_on(run: Any) -> tuple[object, ...]:
