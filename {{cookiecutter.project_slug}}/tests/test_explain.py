@@ -6,20 +6,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from {{ cookiecutter.module_name }}.modeling import explain
+from {{ cookiecutter.module_name }}.modeling.complexity import tree_size
 from {{ cookiecutter.module_name }}.modeling.estimators import FAMILIES, build_estimator
 from {{ cookiecutter.module_name }}.modeling.explain import (
     Explainer,
     global_importance,
     raw_feature_of,
+    top_contributions,
 )
 from {{ cookiecutter.module_name }}.modeling.model import build_model
 
 from synthetic import synthetic_frame, synthetic_schema
 
 
-def fitted(task: str, family: str):
+def fitted(task: str, family: str, **params: object):
     features, target = synthetic_frame(task)
-    model = build_model(synthetic_schema(task), 5, build_estimator(family, {}, task, 0))
+    model = build_model(synthetic_schema(task), 5, build_estimator(family, params, task, 0))
     return model.fit(features, target), features
 
 
@@ -62,3 +65,43 @@ def test_importance_ranks_what_the_target_depends_on():
     importance = global_importance(explainer, features.head(200))
     assert importance["feature"].iloc[0] == "size"  # the target is built from size
     assert importance.loc[importance["feature"] == "weight", "importance"].item() < 0.5
+
+
+def test_the_size_of_every_tree_family_is_read_and_other_models_have_none():
+    forest, _ = fitted("classification", "random_forest", n_estimators=7)
+    size = tree_size(forest.steps[-1][1])
+    assert size.trees == 7 and size.nodes > size.leaves > 7 and size.shap_cost > size.leaves
+    boosting, _ = fitted("classification", "gradient_boosting", max_iter=5)
+    assert tree_size(boosting.steps[-1][1]).trees == 5  # two classes: one tree a round
+    linear, _ = fitted("classification", "linear")
+    assert tree_size(linear.steps[-1][1]) is None
+
+
+def test_a_model_too_big_for_exact_shap_is_explained_approximately(monkeypatch):
+    """The cost of exact TreeSHAP decides how many rows evaluate explains, and whether exactly;
+    the approximation still adds up to the model's output."""
+    model, features = fitted("regression", "random_forest", n_estimators=20)
+    explainer = Explainer(model, features.sample(50, random_state=0), [])
+    cost = explainer.size.shap_cost
+    plan = explainer.importance_plan(available=400, wanted=300)
+    assert (plan.rows, plan.approximate) == (300, False)  # small: everything asked for
+
+    monkeypatch.setattr(explain, "IMPORTANCE_BUDGET", cost * 250)
+    plan = explainer.importance_plan(available=400, wanted=300)
+    assert (plan.rows, plan.approximate) == (250, False) and "exact TreeSHAP on 250" in plan.note
+
+    monkeypatch.setattr(explain, "IMPORTANCE_BUDGET", cost * 10)
+    plan = explainer.importance_plan(available=400, wanted=300)
+    assert (plan.rows, plan.approximate) == (300, True) and "Saabas" in plan.note
+    importance = global_importance(explainer, features.head(plan.rows), plan.approximate)
+    assert importance["feature"].iloc[0] == "size"
+
+    assert explainer.exact_per_record()
+    monkeypatch.setattr(explain, "RECORD_BUDGET", cost / 2)
+    assert not explainer.exact_per_record()
+    records = features.head(3)
+    approximated = explainer.explain(records, approximate=True)
+    total = approximated.base + approximated.values.sum(axis=1)
+    np.testing.assert_allclose(total[:, 0], model.predict(records), atol=1e-6)
+    found = top_contributions(explainer, records, list(model.predict(records)), top=2)
+    assert [len(item["contributions"]) for item in found] == [2, 2, 2]

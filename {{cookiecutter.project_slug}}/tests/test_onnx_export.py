@@ -6,10 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from {{ cookiecutter.module_name }}.config import load_params
 from {{ cookiecutter.module_name }}.modeling.estimators import FAMILIES, build_estimator
 from {{ cookiecutter.module_name }}.modeling.model import build_model
 from {{ cookiecutter.module_name }}.modeling.onnx_export import OnnxModel, export_verified
+from {{ cookiecutter.module_name }}.paths import MODEL_ONNX
+from {{ cookiecutter.module_name }}.pipeline.train import model_extras
 
+from conftest import PROJECT_ROOT
 from synthetic import synthetic_frame as frame
 from synthetic import synthetic_schema as schema_for
 
@@ -73,3 +77,17 @@ def test_a_step_without_a_converter_is_named_and_scikit_learn_scores():
     exported, verification = export_verified(model, schema, features, 1e-4)
     assert exported is None and not verification.verified
     assert verification.reason.startswith("skl2onnx cannot convert it (NotImplementedError")
+
+
+def test_a_tree_model_over_onnx_max_nodes_is_not_exported():
+    """Converting a huge forest takes minutes and gigabytes: over onnx.max_nodes, train says so
+    and scikit-learn scores."""
+    features, target = frame("classification")
+    schema = schema_for("classification")
+    model = build_model(schema, 5, build_estimator("random_forest", {}, "classification", 0))
+    model.fit(features, target)
+    params = load_params(PROJECT_ROOT)
+    params.onnx = params.onnx.model_copy(update={"max_nodes": 10})
+    extras, verification = model_extras(model, schema, features, features, params)
+    assert not verification.verified and MODEL_ONNX not in extras
+    assert "over onnx.max_nodes (10)" in verification.reason
