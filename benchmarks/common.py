@@ -7,6 +7,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
@@ -48,3 +49,12 @@ def report(name: str, results: dict) -> None:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
+
+
+def template_at(rev: str, into: Path) -> Path:
+    """The template as committed at `rev`, unpacked into `into`."""
+    archive = into / "template.tar"
+    subprocess.run(["git", "-C", str(TEMPLATE_DIR), "archive", "-o", str(archive), rev], check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(into / "template", filter="data")
+    return into / "template"

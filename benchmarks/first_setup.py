@@ -18,20 +18,10 @@ from __future__ import annotations
 import argparse
 import statistics
 import subprocess
-import tarfile
 import tempfile
 from pathlib import Path
 
-from common import BIN, TEMPLATE_DIR, report, timed
-
-
-def template_at(rev: str, into: Path) -> Path:
-    """The template as committed at `rev`, unpacked into `into`."""
-    archive = into / "template.tar"
-    subprocess.run(["git", "-C", str(TEMPLATE_DIR), "archive", "-o", str(archive), rev], check=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(into / "template", filter="data")
-    return into / "template"
+from common import BIN, TEMPLATE_DIR, report, template_at, timed
 
 
 def one_run(template: Path, scratch: Path) -> dict[str, float]:

@@ -11,6 +11,7 @@ import json
 import keyword
 import re
 import sys
+import unicodedata
 
 # Values arrive as JSON: quotes, backslashes and newlines in answers cannot break this file.
 CONTEXT = json.loads(r"""{{ cookiecutter | tojson }}""")
@@ -39,6 +40,11 @@ DEPENDENCY_MODULES = {
 PROJECT_FOLDERS = {"src", "test", "tests", "scripts", "data", "models", "reports", "notebooks"}
 
 SLUG = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
+# The folder, the distribution and the package are named after the slug: cookiecutter.json caps
+# the one it derives from project_name at this length, and a longer answer is refused.
+MAX_SLUG = 64
+# Answers written on one line of README.md, pyproject.toml, LICENSE and the YAML and JSON files.
+ONE_LINE_ANSWERS = ("project_name", "description", "author_name")
 MODULE = re.compile(r"^[a-z_][a-z0-9_]*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Characters that cannot appear unquoted in .dvc/config or a shell command line.
@@ -59,11 +65,28 @@ HTTP_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/\S*)?$")
 def check_slug(slug: str) -> str | None:
     if not slug:
         return "project_slug is empty: give a project_name with letters or digits"
+    if len(slug) > MAX_SLUG:
+        return (
+            f"project_slug is {len(slug)} characters long: give one of at most {MAX_SLUG} "
+            "(or a shorter project_name)"
+        )
     if not SLUG.match(slug):
         return (
             f"project_slug {slug!r} is not a valid folder/distribution name: use lowercase "
             "letters, digits and single dashes, e.g. 'my-ml-project'"
         )
+    return None
+
+
+def check_one_line(question: str, text: str) -> str | None:
+    """A line break or another control character has no place in a one-line answer (and
+    cookiecutter, which renders answers as Jinja, turns a carriage return into a newline)."""
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            return (
+                f"{question} holds a line break or control character ({char!r}): "
+                "answer on one line, without it"
+            )
     return None
 
 
@@ -142,6 +165,7 @@ def check_mlflow(mode: str, url: str) -> str | None:
 
 def problems(context: dict) -> list[str]:
     checks = [
+        *(check_one_line(question, context[question]) for question in ONE_LINE_ANSWERS),
         check_slug(context["project_slug"]),
         check_module_name(context["module_name"]),
         check_email(context["author_email"]),

@@ -18,6 +18,7 @@ DEFAULT_CONTEXT = {
     "project_name": "P",
     "project_slug": "p",
     "module_name": "p",
+    "description": "D",
     "author_name": "A",
     "author_email": "a@example.com",
     "dvc_remote": "local",
@@ -134,6 +135,9 @@ def test_mlflow_server_url(pre, mode, url, ok):
         ({"dvc_remote": "s3", "dvc_remote_url": "gs://bucket/x"}, "dvc_remote_url"),
         ({"dvc_remote": "local", "dvc_remote_url": "data/remote"}, "dvc_remote_url"),
         ({"mlflow_tracking": "server", "mlflow_server_url": "localhost:5000"}, "mlflow_server_url"),
+        ({"description": "first line\rsecond line"}, "description"),
+        ({"author_name": "Tab\tName"}, "author_name"),
+        ({"project_slug": "a" * 65}, "project_slug"),
     ],
 )
 def test_refused_answer_prints_one_line_and_leaves_no_folder(tmp_path, answers, names):

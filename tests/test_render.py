@@ -292,7 +292,7 @@ def test_matrix_covers_every_pair_of_values():
 
 HOSTILE = {
     "project_name": 'Zoë\'s "Déjà vu" \\ Project',
-    "description": 'Line one\nLine "two" with \\backslash, \'quotes\', ü, 中文 and """ triple',
+    "description": 'One line, "two" with \\backslash, \'quotes\', ü, 中文, 🚀 and """ triple',
     "author_name": 'O\'Brien "Bob" \\ Ñandú',
     "author_email": "bob+ml@example.co.uk",
 }
