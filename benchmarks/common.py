@@ -58,3 +58,12 @@ def template_at(rev: str, into: Path) -> Path:
     with tarfile.open(archive) as tar:
         tar.extractall(into / "template", filter="data")
     return into / "template"
+
+
+def templates_to_compare(scratch: Path, baseline_rev: str | None) -> dict[str, Path]:
+    """This checkout as "this", and `baseline_rev` unpacked as "baseline" when given."""
+    templates = {"this": TEMPLATE_DIR}
+    if baseline_rev:
+        (scratch / "baseline").mkdir()
+        templates["baseline"] = template_at(baseline_rev, scratch / "baseline")
+    return templates

@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from common import BIN, TEMPLATE_DIR, report, template_at, timed
+from common import BIN, report, templates_to_compare, timed
 
 
 def one_run(template: Path, scratch: Path) -> dict[str, float]:
@@ -55,10 +55,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
-        templates = {"this": TEMPLATE_DIR}
-        if args.baseline_rev:
-            (scratch / "baseline").mkdir()
-            templates["baseline"] = template_at(args.baseline_rev, scratch / "baseline")
+        templates = templates_to_compare(scratch, args.baseline_rev)
         samples: dict[str, list[dict[str, float]]] = {name: [] for name in templates}
         for round_ in range(args.runs + 1):  # round 0 warms the package cache, uncounted
             for name, template in templates.items():

