@@ -29,11 +29,12 @@ def build_model(
 def fit(model: BaseEstimator, features: pd.DataFrame, target: pd.Series) -> BaseEstimator:
     """Fit on every core: an estimator whose n_jobs is unset (None) takes joblib's default,
     which is one core (a forest's trees one at a time); predictions stay on one. A model.params
-    n_jobs wins."""
+    n_jobs wins. Threads, not processes: the forest's trees release the GIL, and the
+    ColumnTransformer would otherwise start worker processes and copy the data to them."""
     from joblib import parallel_config
 
     try:
-        with parallel_config(n_jobs=-1):
+        with parallel_config(backend="threading", n_jobs=-1):
             return model.fit(features, target)
     except InvalidParameterError as error:  # a value in model.params the estimator refuses
         raise SystemExit(f"params.yaml: model.params: {error}") from None
