@@ -24,7 +24,25 @@ def toml_string(value: object) -> str:
     return '"' + "".join(out) + '"'
 
 
-class TomlStringExtension(Extension):
+# Where the project is written while the pre-generation hook judges a slug that is no plain
+# folder name: the hook refuses the slug, and cookiecutter removes this folder again.
+REFUSED_FOLDER = "refused-project-slug"
+MAX_FOLDER_BYTES = 200
+
+
+def project_folder(slug: object) -> str:
+    """The project folder's name: the slug, when it is a single plain file name. cookiecutter
+    creates the folder before any hook runs, so a slug such as "a/b", "..", one with a NUL or
+    longer than a file name would otherwise make folders elsewhere or fail with a traceback."""
+    text = str(slug)
+    plain = text not in ("", ".", "..") and not any(c in text for c in "/\\\x00")
+    if plain and len(text.encode("utf-8", "surrogatepass")) <= MAX_FOLDER_BYTES:
+        return text
+    return REFUSED_FOLDER
+
+
+class TemplateFilters(Extension):
     def __init__(self, environment):
         super().__init__(environment)
         environment.filters["toml_string"] = toml_string
+        environment.filters["project_folder"] = project_folder

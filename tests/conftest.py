@@ -98,10 +98,13 @@ def template_repo(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def bake(cookies):
+def bake(cookies, monkeypatch):
     """Bake with pytest-cookies (--no-input) and the given answers; fail on any error."""
 
     def _bake(template: Path = TEMPLATE_DIR, **answers: str) -> Path:
+        # pytest-cookies renders the answers before calling cookiecutter, which is what puts
+        # the template on the import path for its local_extensions.py.
+        monkeypatch.syspath_prepend(str(template))
         result = cookies.bake(extra_context=answers, template=str(template))
         assert result.exception is None, result.exception
         assert result.exit_code == 0
