@@ -4,8 +4,10 @@ output to the model's own; the importance ranks the feature the target depends o
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from {{ cookiecutter.module_name }}.dataset.schema import CATEGORICAL, NUMERIC, Schema
 from {{ cookiecutter.module_name }}.modeling import explain
 from {{ cookiecutter.module_name }}.modeling.complexity import tree_size
 from {{ cookiecutter.module_name }}.modeling.estimators import FAMILIES, build_estimator
@@ -28,10 +30,26 @@ def fitted(task: str, family: str, **params: object):
 
 def test_every_output_column_goes_back_to_its_raw_feature():
     model, features = fitted("classification", "linear")
-    owners = raw_feature_of(model, list(features.columns))
+    owners = raw_feature_of(model)
     assert set(owners) == set(features.columns)
     assert owners.count("sold") == 4  # year, month, day, weekday
     assert owners.count("colour") >= 4  # one-hot, the infrequent column among them
+
+
+def test_encoded_columns_go_back_by_position_not_by_name():
+    """A category "1" of `x` is named `categorical__x_1`, like a numeric feature `x_1` would
+    start: the layout, not the name, says whose it is."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"x_1": rng.normal(size=200), "x": rng.choice(["1", "2", "3"], 200).astype(object)}
+    )
+    schema = Schema("y", "regression", {"x_1": NUMERIC, "x": CATEGORICAL}, {}, {})
+    model = build_model(schema, 5, build_estimator("linear", {}, "regression", 0))
+    model.fit(frame, frame["x_1"] + (frame["x"] == "1"))
+    names = list(model.steps[0][1].get_feature_names_out())
+    owners = dict(zip(names, raw_feature_of(model), strict=True))
+    assert owners["categorical__x_1"] == "x" and owners["numeric__x_1"] == "x_1"
+    assert sorted(owners.values()) == ["x", "x", "x", "x_1"]
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])

@@ -21,6 +21,7 @@ from sklearn.pipeline import Pipeline
 
 from .complexity import tree_size
 from .estimators import TREE_MODELS
+from .features import TextOneHotEncoder
 
 LINEAR_MODELS = (LinearRegression, LogisticRegression, Ridge)
 FORESTS = ("RandomForest", "ExtraTrees", "DecisionTree")
@@ -56,17 +57,35 @@ class Explanations:
     units: str
 
 
-def raw_feature_of(model: Pipeline, features: list[str]) -> list[str]:
-    """For each column the preprocessing outputs, the raw feature it comes from: its name
-    (`branch__feature...`) starts with the feature's (the longest such name wins)."""
-    names = model.steps[0][1].get_feature_names_out()
-    by_length = sorted(features, key=len, reverse=True)
-    owners = []
-    for name in names:
-        stem = str(name).split("__", 1)[-1]
-        owner = next((feature for feature in by_length if stem.startswith(feature)), stem)
-        owners.append(owner)
-    return owners
+def raw_feature_of(model: Pipeline) -> list[str]:
+    """For each column the preprocessing outputs, the raw feature it comes from, read off the
+    ColumnTransformer's layout (`output_indices_`): a branch of one column owns all it outputs
+    (a date's parts), a one-hot encoder owns each feature's block of categories, other
+    branches map one to one. Names are not parsed: a category "1" of `x` is `x`'s, even beside
+    a numeric feature named `x_1`."""
+    preprocess = model.steps[0][1]
+    owners: list[str | None] = [None] * len(preprocess.get_feature_names_out())
+    for name, transformer, columns in preprocess.transformers_:
+        span = preprocess.output_indices_.get(name)
+        if span is None or span.stop == span.start or transformer == "drop":
+            continue
+        columns = list(columns)
+        encoder = getattr(transformer, "steps", [(None, transformer)])[-1][1]
+        if len(columns) == 1:
+            blocks = [span.stop - span.start]
+        elif isinstance(encoder, TextOneHotEncoder):
+            blocks = [
+                int(encoder.output_columns(feature)[1].max()) + 1 for feature in range(len(columns))
+            ]
+        else:
+            blocks = [1] * len(columns)
+        if sum(blocks) != span.stop - span.start:
+            raise ValueError(f"cannot tell which raw feature each of {name!r}'s outputs is")
+        position = span.start
+        for column, width in zip(columns, blocks, strict=True):
+            owners[position : position + width] = [str(column)] * width
+            position += width
+    return [owner or "" for owner in owners]
 
 
 class Explainer:
@@ -77,7 +96,7 @@ class Explainer:
         self.is_tree = isinstance(self.estimator, TREE_MODELS)
         self.size = tree_size(self.estimator) if self.is_tree else None
         self.features = list(background.columns)
-        owners = raw_feature_of(model, self.features)
+        owners = raw_feature_of(model)
         # transformed column -> raw feature: a 0/1 matrix that adds up a feature's columns
         self.fold = np.zeros((len(owners), len(self.features)))
         for column, owner in enumerate(owners):

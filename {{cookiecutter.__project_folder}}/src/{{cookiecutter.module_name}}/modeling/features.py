@@ -62,6 +62,18 @@ class TextOneHotEncoder(OneHotEncoder):
     def fit_transform(self, X: pd.DataFrame, y: object = None, **params: object) -> np.ndarray:
         return self.fit(X, y).transform(X)
 
+    def output_columns(self, feature: int) -> tuple[list[str], np.ndarray]:
+        """The categories of input column `feature`, and the output column (counted from that
+        feature's first) each one lands in: its own, or the feature's last column, shared by
+        the infrequent ones (scikit-learn's layout)."""
+        known = [str(category) for category in self.categories_[feature]]
+        rare_lists = getattr(self, "infrequent_categories_", None) or [None] * len(self.categories_)
+        infrequent = rare_lists[feature]
+        rare = {str(category) for category in infrequent} if infrequent is not None else set()
+        frequent = [category for category in known if category not in rare]
+        columns = [frequent.index(c) if c not in rare else len(frequent) for c in known]
+        return known, np.asarray(columns)
+
 
 def _as_text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     if not isinstance(frame, pd.DataFrame):

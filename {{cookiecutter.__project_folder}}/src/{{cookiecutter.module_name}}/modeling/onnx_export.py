@@ -110,17 +110,6 @@ def _register_converters() -> None:
     )
 
 
-def _output_columns(encoder: TextOneHotEncoder, feature: int) -> tuple[list[str], np.ndarray]:
-    """The categories of one feature, and the output column each one lands in: its own, or
-    the feature's last column, shared by the infrequent ones (scikit-learn's layout)."""
-    known = [str(category) for category in encoder.categories_[feature]]
-    infrequent = (getattr(encoder, "infrequent_categories_", None) or [None] * len(known))[feature]
-    rare = {str(category) for category in infrequent} if infrequent is not None else set()
-    frequent = [category for category in known if category not in rare]
-    columns = [frequent.index(c) if c not in rare else len(frequent) for c in known]
-    return known, np.asarray(columns)
-
-
 def _encoder_shape(operator: Any) -> None:
     from skl2onnx.common.data_types import FloatTensorType
 
@@ -130,7 +119,7 @@ def _encoder_shape(operator: Any) -> None:
 
 
 def _all_columns(encoder: TextOneHotEncoder) -> list[np.ndarray]:
-    return [_output_columns(encoder, feature)[1] for feature in range(len(encoder.categories_))]
+    return [encoder.output_columns(feature)[1] for feature in range(len(encoder.categories_))]
 
 
 def _encoder(scope: Any, operator: Any, container: Any) -> None:
@@ -152,7 +141,7 @@ def _encoder(scope: Any, operator: Any, container: Any) -> None:
             picked = scope.get_unique_variable_name("column")
             container.add_node("Gather", [name, index], picked, axis=1)
             name = picked
-        known, landing = _output_columns(encoder, feature)
+        known, landing = encoder.output_columns(feature)
         hot = scope.get_unique_variable_name("one_hot")
         container.add_node(
             "OneHotEncoder",
