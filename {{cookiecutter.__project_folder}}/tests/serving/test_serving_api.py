@@ -64,6 +64,7 @@ def test_health_ready_and_docs(client, pipeline_run):
     # Every raw column is a property: the target and dropped columns are accepted, ignored.
     assert set(record["properties"]) == {*schema.features, *schema.dropped, schema.target}
     assert record["additionalProperties"] is False
+    assert "securitySchemes" not in openapi.get("components", {})  # no API_TOKEN: open
     assert client.get("/docs").status_code == 200
 
 
@@ -447,5 +448,10 @@ def test_a_token_guards_predictions_but_not_the_probes(pipeline_run, rows, monke
         for probe in ("/health", "/ready", "/metrics"):
             assert client.get(probe).status_code == 200
         assert "s3cret-token" not in client.get("/metrics").text
+        document = client.get("/openapi.json").json()
+        assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+        for path in ("/predict", "/explain"):
+            assert document["paths"][path]["post"]["security"] == [{"bearerAuth": []}]
+        assert "security" not in document["paths"]["/health"]["get"]
     logged = [json.dumps(getattr(record, "fields", {})) for record in caplog.records]
     assert len(logged) > 5 and not any("s3cret" in line for line in [caplog.text, *logged])

@@ -34,7 +34,7 @@ from ..paths import MODEL_BACKGROUND
 from ..predict.model_source import PredictionModel, load_model
 from ..predict.records import Checked, RecordSchema
 from ..predict.scorer import score
-from .auth import BearerToken, api_token
+from .auth import BearerToken, api_token, document_bearer
 from .openapi import (
     FiniteJSONResponse,
     error_detail,
@@ -64,6 +64,8 @@ def create_app(root: Path | str = ".", params: Params | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=params.serving.max_request_bytes)
     if token := api_token():
         app.add_middleware(BearerToken, token=token)
+        generated = app.openapi
+        app.openapi = lambda: document_bearer(generated())  # type: ignore[method-assign]
     app.add_middleware(MetricsMiddleware, metrics=metrics, access_log=params.serving.access_log)
     state = app.state
     state.root, state.params, state.metrics = root, params, metrics

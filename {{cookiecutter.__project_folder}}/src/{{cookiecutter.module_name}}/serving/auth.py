@@ -35,3 +35,24 @@ class BearerToken:
                 await send({"type": "http.response.body", "body": payload})
                 return
         await self.app(scope, receive, send)
+
+
+SCHEME = "bearerAuth"
+
+
+def document_bearer(schema: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document, saying that the protected operations need the bearer token (so
+    /docs offers an "Authorize" button and generated clients send the header)."""
+    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes[SCHEME] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": f"the {TOKEN_VARIABLE} the server was started with",
+    }
+    for path in PROTECTED:
+        for operation in schema.get("paths", {}).get(path, {}).values():
+            operation["security"] = [{SCHEME: []}]
+            operation.setdefault("responses", {})["401"] = {
+                "description": "Missing or wrong bearer token"
+            }
+    return schema
