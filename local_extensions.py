@@ -41,8 +41,19 @@ def project_folder(slug: object) -> str:
     return REFUSED_FOLDER
 
 
+# The name of the template's project folder, which cookiecutter renders on its own.
+FOLDER_TEMPLATE = "{{cookiecutter.project_slug}}"
+
+
 class TemplateFilters(Extension):
     def __init__(self, environment):
         super().__init__(environment)
         environment.filters["toml_string"] = toml_string
         environment.filters["project_folder"] = project_folder
+
+    def preprocess(self, source, name, filename=None):
+        """The project folder's name goes through `project_folder`; every other template
+        (file contents, the other paths, the answers) is left as it is."""
+        if source == FOLDER_TEMPLATE:
+            return "{{ cookiecutter.project_slug | project_folder }}"
+        return source

@@ -58,7 +58,7 @@ def test_cookiecutter_bake_is_linked_and_updatable(bake, template_repo):
     assert git(project, "status", "--porcelain") == ""
 
     # A template change reaches the project through `cruft update`, and only that change.
-    readme = template_repo / "{{cookiecutter.__project_folder}}" / "README.md"
+    readme = template_repo / "{{cookiecutter.project_slug}}" / "README.md"
     readme.write_text(
         readme.read_text(encoding="utf-8") + "\nA line from the template.\n", encoding="utf-8"
     )

@@ -41,7 +41,7 @@ def post(tmp_path):
 @pytest.fixture
 def init_repo():
     sys.dont_write_bytecode = True
-    sys.path.insert(0, str(TEMPLATE_DIR / "{{cookiecutter.__project_folder}}" / "scripts"))
+    sys.path.insert(0, str(TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / "scripts"))
     try:
         import init_repo
 

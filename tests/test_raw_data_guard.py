@@ -10,7 +10,7 @@ import pytest
 from conftest import git
 from matrix import TEMPLATE_DIR
 
-GUARD = TEMPLATE_DIR / "{{cookiecutter.__project_folder}}" / "scripts" / "check_raw_data.py"
+GUARD = TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / "scripts" / "check_raw_data.py"
 POINTER = "outs:\n- md5: {md5}\n  size: 10\n  hash: md5\n  path: {name}\n"
 
 

@@ -26,7 +26,7 @@ SAMPLE = {
 
 # Written by the bake itself, not rendered from a template file.
 BAKED = {".cruft.json", ".dvc/.gitignore", "data/raw/.gitignore"}
-TEMPLATE_PROJECT = TEMPLATE_DIR / "{{cookiecutter.__project_folder}}"
+TEMPLATE_PROJECT = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
 PACKAGE_FOLDER = "{{cookiecutter.module_name}}"
 
 
