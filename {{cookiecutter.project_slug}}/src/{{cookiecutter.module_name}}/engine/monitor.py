@@ -31,7 +31,7 @@ from ..monitoring.checks import (
     completeness_check,
     drift_checks,
     drift_columns,
-    expected_score,
+    held_out,
     output_check,
     parse_features,
     performance_check,
@@ -57,7 +57,8 @@ class Plan:
     numeric_grids: dict[str, np.ndarray]  # drift-tested numeric feature -> grid
     seen: dict[str, set[str]]  # categorical feature -> categories of the reference
     model: Any  # the fitted pipeline, or None
-    reference_predictions: Any  # the model's outputs on the reference, or None
+    reference_predictions: Any  # the model's outputs on the test split (else the reference)
+    expected_score: float | None  # its primary metric on the test split (None: no test split)
     output_grid: np.ndarray | None  # regression: grid of the reference's targets/predictions
     target_kind: str  # integer | float | text: how the batch's labels are read
     sample_rows: int  # per partition, for the report's charts
@@ -231,7 +232,7 @@ def check_batch(
     model = load_pipeline(root / MODEL_DIR) if model_file.is_file() else None
     if model is None:
         print(f"prediction drift skipped: {MODEL_DIR} not found (run `dvc repro`)")
-    plan = build_plan(schema, settings, reference, params, columns, model, frame.npartitions)
+    plan = build_plan(root, schema, settings, reference, params, columns, model, frame.npartitions)
     with dask_client(params.compute):
         shipped = dask.delayed(plan, pure=True)
         level = [dask.delayed(summarise)(part, shipped) for part in frame.to_delayed()]
@@ -252,6 +253,7 @@ def check_batch(
 
 
 def build_plan(
+    root: Path,
     schema: Schema,
     settings: MonitoringSettings,
     reference: pd.DataFrame,
@@ -274,7 +276,10 @@ def build_plan(
         if kind == CATEGORICAL and column in columns
     }
     target = reference[schema.target]
-    predicted = None if model is None else model.predict(reference[list(schema.features)])
+    test = None if model is None else held_out(root, model, schema)
+    predicted = test.predicted if test is not None else None
+    if model is not None and predicted is None:
+        predicted = model.predict(reference[list(schema.features)])
     output_grid = None
     if schema.task == "regression":
         values = target.dropna().to_numpy(dtype=float)
@@ -288,6 +293,7 @@ def build_plan(
         seen,
         model,
         predicted,
+        test.score(schema.task) if test is not None else None,
         output_grid,
         target_kind(target),
         sample_rows=math.ceil(CHART_ROWS / partitions),
@@ -370,7 +376,7 @@ def model_checks(
     predicted = total.predicted_labelled if has_labels else total.predicted_all
     found = output_drift_of(plan.reference_predictions, predicted, plan)
     checks.append(output_check("prediction_drift", found, regression, settings))
-    expected = expected_score(root, plan.model, schema) if has_labels else None
+    expected = plan.expected_score if has_labels else None
     if expected is not None:
         observed = streamed_score(schema.task, total)
         checks.append(performance_check(schema.task, observed, expected, settings))
