@@ -100,7 +100,7 @@ TREES = iter(range(201, 300))
 
 def retrain_needed(project: Path) -> None:
     """A new hyper-parameter value: `make repro` must fit again."""
-    set_param(project, "n_estimators", next(TREES))
+    set_param(project, "params", f"{{n_estimators: {next(TREES)}}}")
 
 
 def sha256(path: Path) -> str:

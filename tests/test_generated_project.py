@@ -171,7 +171,7 @@ def test_default_project_end_to_end(bake, tools_on_path, tmp_path):
     assert state["tracking_uri"].startswith("sqlite:///")
     assert state["runs"] == 1
     assert set(state["metrics"]) >= {"accuracy", "f1_macro"}
-    assert state["params"]["model.name"] == "random_forest"
+    assert state["params"]["model.name"] == "lightgbm"
     assert state["params"]["data.target"] == "species"
     assert len(state["versions"]) == 1 and state["logged_models"]
     check_lineage(project, state, "penguins.csv", trained_at)
@@ -192,13 +192,12 @@ def test_default_project_end_to_end(bake, tools_on_path, tmp_path):
 
     # A hyper-parameter changed: train and evaluate run again, prepare does not.
     params = yaml.safe_load((project / "params.yaml").read_text())
-    first_key = next(iter(params["model"]["params"]))
+    assert params["model"]["params"] == {}  # the family's defaults (modeling/estimators.py)
+    first_key, new_value = "n_estimators", 301
     text = (project / "params.yaml").read_text()
-    old = f"{first_key}: {params['model']['params'][first_key]}"
-    assert old in text
-    value = params["model"]["params"][first_key]
-    new_value = value + 1 if isinstance(value, int) else value
-    (project / "params.yaml").write_text(text.replace(old, f"{first_key}: {new_value}"))
+    assert text.count("\n  params: {}\n") == 1
+    changed = text.replace("\n  params: {}\n", f"\n  params: {{{first_key}: {new_value}}}\n")
+    (project / "params.yaml").write_text(changed)
     done = run(["make", "repro"], cwd=project)
     assert stages_run(done.stdout) == ["train", "evaluate"]
     state = mlflow_state(project, "my_ml_project")
@@ -266,9 +265,9 @@ def check_sweep(project: Path) -> None:
     table = [line for line in done.stdout.splitlines() if line.startswith("| sweep-")]
     assert len(table) == 4, done.stdout[-3000:]
     header = next(line for line in done.stdout.splitlines() if line.startswith("| experiment"))
-    assert header.split(" | ")[1:3] == [
-        "model.params.n_estimators",
-        "model.params.min_samples_leaf",
+    assert header.split(" | ")[1:3] == [  # the lightgbm family's own space
+        "model.params.learning_rate",
+        "model.params.num_leaves",
     ]
     after = mlflow_state(project, "my_ml_project")
     assert after["runs"] == before["runs"] + 4
@@ -306,7 +305,7 @@ def check_outside_the_environment(project: Path, key: str, value: object) -> Non
     the project's environment; a typo in params.yaml stops `make repro` in one line."""
     bare = {"PATH": "/usr/bin:/bin", "HOME": os.environ["HOME"], "DVC_NO_ANALYTICS": "1"}
     done = subprocess.run(
-        [".venv/bin/dvc", "exp", "run", "-S", f"model.params.{key}={value + 1}"],
+        [".venv/bin/dvc", "exp", "run", "-S", f"++model.params.{key}={value + 1}"],
         cwd=project,
         capture_output=True,
         text=True,

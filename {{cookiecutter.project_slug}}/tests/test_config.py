@@ -122,8 +122,8 @@ def test_a_stage_stops_with_one_line_and_no_traceback(make_project):
 def test_an_unknown_model_parameter_is_named_with_the_valid_ones():
     with pytest.raises(SystemExit, match=r"model\.params\.n_trees is not a .*n_estimators"):
         build_estimator("random_forest", {"n_trees": 10}, "classification", seed=0)
-    with pytest.raises(SystemExit, match=r"model\.name 'xgboost' is unknown"):
-        build_estimator("xgboost", {}, "regression", seed=0)
+    with pytest.raises(SystemExit, match=r"model\.name 'catboost' is unknown"):
+        build_estimator("catboost", {}, "regression", seed=0)
 
 
 def test_the_seed_reaches_the_estimator_unless_params_set_it():

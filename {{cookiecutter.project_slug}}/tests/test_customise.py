@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
+from sklearn.ensemble import ExtraTreesRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.metrics import balanced_accuracy_score, max_error
 from sklearn.pipeline import make_pipeline
@@ -30,9 +30,22 @@ def fit_and_score(root) -> dict[str, float]:
 
 
 def test_a_new_model_family(make_project, monkeypatch):
-    family = {"classification": ExtraTreesClassifier, "regression": ExtraTreesRegressor}
+    """One Family entry: its classes, that it is made of trees, its defaults and sweep space."""
+    family = estimators.Family(
+        estimators={
+            "classification": "sklearn.ensemble:ExtraTreesClassifier",
+            "regression": "sklearn.ensemble:ExtraTreesRegressor",
+        },
+        tree=True,
+        sparse=True,
+        defaults={"min_samples_leaf": 2},
+        space={"model.params.n_estimators": [50, 100]},
+    )
     monkeypatch.setitem(estimators.FAMILIES, "extra_trees", family)
     root = make_project(model={"name": "extra_trees", "params": {"n_estimators": 30}})
+    estimator = estimators.build_estimator("extra_trees", {"n_estimators": 30}, "regression", 0)
+    assert isinstance(estimator, ExtraTreesRegressor) and estimator.min_samples_leaf == 2
+    assert not estimators.needs_scaling(estimator)  # a tree family: numbers go in unscaled
     scores = fit_and_score(root)
     task = load_params(root).data.task
     key = metrics.primary_metric(task)

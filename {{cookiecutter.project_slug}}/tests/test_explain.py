@@ -9,8 +9,7 @@ import pytest
 
 from {{ cookiecutter.module_name }}.dataset.schema import CATEGORICAL, NUMERIC, Schema
 from {{ cookiecutter.module_name }}.modeling import explain
-from {{ cookiecutter.module_name }}.modeling.complexity import tree_size
-from {{ cookiecutter.module_name }}.modeling.estimators import FAMILIES, build_estimator
+from {{ cookiecutter.module_name }}.modeling.estimators import FAMILIES, build_estimator, model_size
 from {{ cookiecutter.module_name }}.modeling.explain import (
     Explainer,
     global_importance,
@@ -23,6 +22,8 @@ from synthetic import synthetic_frame, synthetic_schema
 
 
 def fitted(task: str, family: str, **params: object):
+    if family == "linear":
+        params.pop("n_estimators", None)
     features, target = synthetic_frame(task)
     model = build_model(synthetic_schema(task), 5, build_estimator(family, params, task, 0))
     return model.fit(features, target), features
@@ -62,15 +63,14 @@ def test_contributions_add_up_to_the_output(task, family):
     explained = explainer.explain(records)
     assert explained.values.shape[:2] == (5, features.shape[1])
     total = explained.base + explained.values.sum(axis=1)  # records x outputs
-    estimator = model.steps[-1][1]
-    transformed = model.steps[0][1].transform(records)
     if explainer.units == "probability":
         expected = model.predict_proba(records)
-    elif explainer.units == "log-odds":
-        expected = estimator.decision_function(transformed)
-        expected = expected[:, None] if expected.ndim == 1 else expected
-        if expected.shape[1] != total.shape[1]:  # a log-odds per class, a softmax's inputs
-            expected = expected - expected.mean(axis=1, keepdims=True)
+    elif explainer.units == "log-odds":  # a sigmoid's or a softmax's inputs, read back
+        logs = np.log(np.clip(model.predict_proba(records), 1e-12, 1))
+        if total.shape[1] == 1:
+            expected = logs[:, 1:] - logs[:, :1]
+        else:
+            expected = logs - logs.mean(axis=1, keepdims=True)
             total = total - total.mean(axis=1, keepdims=True)
     else:
         expected = model.predict(records)[:, None]
@@ -85,14 +85,19 @@ def test_importance_ranks_what_the_target_depends_on():
     assert importance.loc[importance["feature"] == "weight", "importance"].item() < 0.5
 
 
-def test_the_size_of_every_tree_family_is_read_and_other_models_have_none():
-    forest, _ = fitted("classification", "random_forest", n_estimators=7)
-    size = tree_size(forest.steps[-1][1])
+ROUNDS = {"random_forest": "n_estimators", "gradient_boosting": "max_iter"}
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_the_size_of_every_tree_family_is_read_and_other_models_have_none(family):
+    """Binary classification: one tree a round (or a forest's tree), each with leaves."""
+    model, _ = fitted("classification", family, **{ROUNDS.get(family, "n_estimators"): 7})
+    size = model_size(model.steps[-1][1])
+    if not FAMILIES[family].tree:
+        assert size is None
+        return
     assert size.trees == 7 and size.nodes > size.leaves > 7 and size.shap_cost > size.leaves
-    boosting, _ = fitted("classification", "gradient_boosting", max_iter=5)
-    assert tree_size(boosting.steps[-1][1]).trees == 5  # two classes: one tree a round
-    linear, _ = fitted("classification", "linear")
-    assert tree_size(linear.steps[-1][1]) is None
+    assert size.nodes == 2 * size.leaves - size.trees  # binary trees: a node splits in two
 
 
 def test_a_model_too_big_for_exact_shap_is_explained_approximately(monkeypatch):

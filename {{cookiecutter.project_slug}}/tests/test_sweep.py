@@ -3,6 +3,7 @@ runs but no registered version, and the one kept is registered once."""
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -11,6 +12,7 @@ from mlflow import MlflowClient
 from {{ cookiecutter.module_name }}.config import SQLITE, SweepSection, load_params, read_params_file
 from {{ cookiecutter.module_name }}.experiments.space import sweep_points
 from {{ cookiecutter.module_name }}.experiments.sweep import as_cli_value
+from {{ cookiecutter.module_name }}.modeling.estimators import FAMILIES
 from {{ cookiecutter.module_name }}.paths import RUN_FILE
 from {{ cookiecutter.module_name }}.pipeline import prepare, train
 from {{ cookiecutter.module_name }}.tracking.__main__ import register
@@ -21,16 +23,27 @@ def points(root, **sweep):
     return sweep_points(settings, read_params_file(root))
 
 
-def test_the_default_grid_is_every_combination(make_project):
-    found = points(make_project())
-    assert len(found) == 4
-    assert {tuple(point.values()) for point in found} == {(100, 1), (100, 5), (300, 1), (300, 5)}
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_an_empty_space_is_every_combination_of_the_familys_own(make_project, family):
+    """sweep.space: {} sweeps the space in model.name's FAMILIES entry, for the task; every
+    point builds (its keys are the estimator's own)."""
+    root = make_project(model={"name": family, "params": {}})
+    space = FAMILIES[family].search_space(load_params(root).data.task)
+    found = points(root, space={}, runs=64)
+    grid = itertools.product(*space.values())
+    assert found == [dict(zip(space, values, strict=True)) for values in grid]
+    assert len(found) >= 2
+
+
+def test_a_space_in_params_yaml_replaces_the_familys(make_project):
+    found = points(make_project(), space={"model.params.num_leaves": [7, 15, 31]})
+    assert found == [{"model.params.num_leaves": leaves} for leaves in (7, 15, 31)]
 
 
 def test_random_draws_are_seeded_and_within_their_range(make_project):
     space = {
         "model.params.n_estimators": {"low": 50, "high": 400, "integer": True},
-        "model.params.min_samples_leaf": [1, 2, 4],
+        "model.params.min_child_samples": [1, 2, 4],
     }
     root = make_project()
     first = points(root, method="random", runs=6, space=space)
@@ -39,7 +52,7 @@ def test_random_draws_are_seeded_and_within_their_range(make_project):
     for point in first:
         assert 50 <= point["model.params.n_estimators"] <= 400
         assert isinstance(point["model.params.n_estimators"], int)
-        assert point["model.params.min_samples_leaf"] in (1, 2, 4)
+        assert point["model.params.min_child_samples"] in (1, 2, 4)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from mlflow import MlflowClient
 
 from {{ cookiecutter.module_name }}.config import load_params
 from {{ cookiecutter.module_name }}.dataset.schema import Schema
-from {{ cookiecutter.module_name }}.modeling.estimators import build_estimator
+from {{ cookiecutter.module_name }}.modeling.estimators import FAMILIES, build_estimator
 from {{ cookiecutter.module_name }}.paths import MODEL_DIR, SCHEMA_FILE, TRAIN_DATA
 from {{ cookiecutter.module_name }}.pipeline import prepare, train
 from {{ cookiecutter.module_name }}.tracking.__main__ import main as tracking_main
@@ -161,6 +161,7 @@ def test_the_model_directory_loads_without_this_source_tree(pipeline_run, tmp_pa
         "numpy",
         "onnxruntime",
         "shap",
+        *FAMILIES[project_params()["model"]["name"]].libraries,  # the default: lightgbm
     ]
     params = project_params()["data"]
     rows = pd.read_csv(root / params["raw_path"]).drop(columns=params["target"]).head(5)

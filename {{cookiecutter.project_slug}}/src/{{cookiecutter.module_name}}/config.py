@@ -137,8 +137,9 @@ class SweepSection(Section):
     method: Literal["grid", "random"]  # grid: every combination; random: `runs` draws
     runs: Annotated[int, Field(gt=0)]  # random: points drawn; grid: the most it may run
     seed: int
-    # params.yaml key (model.params.n_estimators...) -> the values to try, or a range (random)
-    space: Annotated[dict[str, list[Any] | SweepRange], Field(min_length=1)]
+    # params.yaml key (model.params.n_estimators...) -> the values to try, or a range (random);
+    # empty: the space of model.name's family (experiments/space.py)
+    space: Annotated[dict[str, list[Any] | SweepRange], BeforeValidator(_null_as_empty)]
 
 
 class MlflowSection(Section):

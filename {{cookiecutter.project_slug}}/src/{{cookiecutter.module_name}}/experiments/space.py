@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from ..config import Params, SweepRange, SweepSection, describe, params_model
-from ..modeling.estimators import build_estimator
+from ..modeling.estimators import FAMILIES, build_estimator
 
 # The sections the pipeline's stages read: sweeping anything else would train the same model.
 PIPELINE_SECTIONS = ("data", "split", "features", "model", "onnx", "explain")
@@ -20,7 +20,10 @@ PIPELINE_SECTIONS = ("data", "split", "features", "model", "onnx", "explain")
 
 def sweep_points(settings: SweepSection, raw: dict[str, Any]) -> list[dict[str, Any]]:
     """One {key: value} per experiment; SystemExit with one line for a space that cannot run.
-    `raw`: params.yaml as read (the values the points change)."""
+    `raw`: params.yaml as read (the values the points change). An empty space is the one of
+    model.name's family (modeling/estimators.py)."""
+    if not settings.space:
+        settings = settings.model_copy(update={"space": family_space(raw)})
     for key in settings.space:
         if key.split(".")[0] not in PIPELINE_SECTIONS:
             raise SystemExit(
@@ -31,6 +34,18 @@ def sweep_points(settings: SweepSection, raw: dict[str, Any]) -> list[dict[str, 
     for point in points:
         check_point(raw, point)
     return points
+
+
+def family_space(raw: dict[str, Any]) -> dict[str, list[Any]]:
+    name, task = raw["model"]["name"], raw["data"]["task"]
+    if name not in FAMILIES:
+        raise SystemExit(
+            f"params.yaml: model.name {name!r} is unknown; use one of {', '.join(FAMILIES)}"
+        )
+    space = FAMILIES[name].search_space(task)
+    if not space:
+        raise SystemExit(f"params.yaml: sweep.space is empty and {name!r} has none: list keys")
+    return space
 
 
 def _grid(settings: SweepSection) -> list[dict[str, Any]]:

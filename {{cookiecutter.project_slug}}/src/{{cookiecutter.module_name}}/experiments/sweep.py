@@ -2,7 +2,8 @@
 
     python -m <package>.experiments.sweep [--jobs N]
 
-Each point is queued as `dvc exp run --queue -n <sweep>-<i> -S key=value ...`, then the queue
+Each point is queued as `dvc exp run --queue -n <sweep>-<i> -S ++key=value ...` (`++`: set the
+key whether params.yaml has it or not, as an empty `model.params` does not), then the queue
 runs with N workers (`dvc exp run --run-all -j N`): each experiment in a copy of the project,
 its train stage an MLflow run tagged `dvc_experiment` with the experiment's name, not a
 registered version (registering belongs to the experiment you keep: `dvc exp apply <name>`,
@@ -55,7 +56,7 @@ def run_sweep(root: Path, jobs: int) -> int:
     for number, point in enumerate(points, start=1):
         name = f"{sweep}-{number}"
         settings = [f"{key}={as_cli_value(value)}" for key, value in point.items()]
-        done = dvc(root, "exp", "run", "--queue", "-n", name, *[f"-S{s}" for s in settings])
+        done = dvc(root, "exp", "run", "--queue", "-n", name, *[f"-S++{s}" for s in settings])
         if done.returncode != 0:
             problem = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
             print(

@@ -19,13 +19,12 @@ import pandas as pd
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 
-from .complexity import tree_size
-from .estimators import TREE_MODELS
+from .estimators import is_tree_model, model_size
 from .features import TextOneHotEncoder
 
 LINEAR_MODELS = (LinearRegression, LogisticRegression, Ridge)
 FORESTS = ("RandomForest", "ExtraTrees", "DecisionTree")
-# Exact TreeSHAP work (complexity.tree_size's units) evaluate spends on the global importance:
+# Exact TreeSHAP work (TreeSize.shap_cost's units) evaluate spends on the global importance:
 # roughly 10-30 s on a 2-core machine. When it buys fewer than MIN_EXACT_ROWS rows, Saabas'
 # approximation (shap's approximate=True: one root-to-leaf path per tree, ~1e4 times cheaper on
 # deep forests) explains the whole sample instead.
@@ -93,8 +92,8 @@ class Explainer:
         import shap
 
         self.preprocess, self.estimator = model.steps[0][1], model.steps[-1][1]
-        self.is_tree = isinstance(self.estimator, TREE_MODELS)
-        self.size = tree_size(self.estimator) if self.is_tree else None
+        self.is_tree = is_tree_model(self.estimator)
+        self.size = model_size(self.estimator) if self.is_tree else None
         self.features = list(background.columns)
         owners = raw_feature_of(model)
         # transformed column -> raw feature: a 0/1 matrix that adds up a feature's columns

@@ -31,6 +31,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
 from ..dataset.schema import CATEGORICAL, DATETIME, NUMERIC, Schema
+from .estimators import family_of
 from .features import DateParts, TextOneHotEncoder, as_numbers, as_text
 
 OPSET = {"": 17, "ai.onnx.ml": 3}
@@ -173,6 +174,9 @@ def export(model: Pipeline, schema: Schema) -> bytes:
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
     _register_converters()
+    family = family_of(model.steps[-1][1])
+    if family is not None and family.onnx_converter is not None:
+        family.onnx_converter()  # a library's estimator skl2onnx does not know (LightGBM...)
     inputs = []
     for column, kind in schema.features.items():
         if kind == CATEGORICAL:

@@ -20,8 +20,7 @@ from sklearn.pipeline import Pipeline
 from ..config import Params, load_params
 from ..dataset.schema import Schema
 from ..dataset.split import read_train_split, split_off
-from ..modeling.complexity import tree_size
-from ..modeling.estimators import build_baseline, build_estimator
+from ..modeling.estimators import build_baseline, build_estimator, model_size
 from ..modeling.metrics import is_better, primary_metric, task_scores
 from ..modeling.model import build_model, fit
 from ..modeling.onnx_export import Verification, export_verified
@@ -119,7 +118,7 @@ def model_extras(
     found."""
     extras = {MODEL_SCHEMA: (json.dumps(asdict(schema), indent=2) + "\n").encode()}
     extras[MODEL_BACKGROUND] = background_rows(train, params)
-    size = tree_size(model.steps[-1][1])
+    size = model_size(model.steps[-1][1])
     if not params.onnx.export:
         verification = Verification(False, "onnx.export is false in params.yaml")
     elif size is not None and size.nodes > params.onnx.max_nodes:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from importlib.metadata import version
+from importlib.metadata import packages_distributions, version
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from mlflow.models import infer_signature
 from sklearn.pipeline import Pipeline
 
 from ..config import MlflowSection
+from ..modeling.estimators import family_of
 from ..modeling.metrics import is_better
 from ..paths import MODEL_DIR, UNLOGGED_RUN_FILE, write_json
 from .mlflow_store import connect, quiet
@@ -32,13 +33,24 @@ SERVING_PACKAGES = ("mlflow", "scikit-learn", "pandas", "numpy", "onnxruntime", 
 LOGGING_ERRORS = (MlflowException, OSError)
 
 
+def requirements(model: Pipeline) -> list[str]:
+    """SERVING_PACKAGES and the libraries of the model's family (lightgbm...), pinned; a
+    module's distribution is looked up (the xgboost module comes from xgboost-cpu on Linux)."""
+    family = family_of(model.steps[-1][1])
+    providers = packages_distributions()
+    names = list(SERVING_PACKAGES)
+    for module in family.libraries if family else ():
+        names += [name for name in providers.get(module, [module]) if name not in names]
+    return [f"{name}=={version(name)}" for name in names]
+
+
 def model_format(model: Pipeline, features: pd.DataFrame) -> dict[str, object]:
     """How the model is written, logged or saved alike: signature, example, requirements."""
     example = features.head(5)
     return {
         "signature": infer_signature(example, model.predict(example)),
         "input_example": example,
-        "pip_requirements": [f"{name}=={version(name)}" for name in SERVING_PACKAGES],
+        "pip_requirements": requirements(model),
         # Plain pickle refers to our transformers by module path: ship the package along.
         "code_paths": [str(PACKAGE_DIR)],
         "serialization_format": mlflow.sklearn.SERIALIZATION_FORMAT_PICKLE,
