@@ -67,3 +67,65 @@ def customers(rows: int = CUSTOMER_ROWS, seed: int = 0) -> pd.DataFrame:
             "churned": np.where((plan == "basic") & (rng.random(rows) < 0.7), "yes", "no"),
         }
     )
+
+
+REVIEW_ROWS = 1200
+POSITIVE = ["great", "love", "excellent", "perfect", "happy", "recommend", "sturdy", "works well"]
+NEGATIVE = ["broken", "awful", "refund", "poor", "disappointed", "waste", "flimsy", "stopped"]
+FILLER = [
+    "the",
+    "a",
+    "it",
+    "this",
+    "product",
+    "was",
+    "is",
+    "and",
+    "i",
+    "my",
+    "with",
+    "for",
+    "of",
+    "to",
+    "in",
+    "on",
+    "box",
+    "arrived",
+    "day",
+    "week",
+    "colour",
+    "size",
+    "price",
+    "delivery",
+    "kitchen",
+    "gift",
+]
+
+
+def review_frame(task: str, rows: int = REVIEW_ROWS, seed: int = 0) -> pd.DataFrame:
+    """Product reviews: free text whose words carry the label (a few sentiment words among
+    filler), a product code and a reviewer's name (IDs, not text), gaps and awkward text."""
+    rng = np.random.default_rng(seed)
+    good = rng.random(rows) < 0.5
+    texts = []
+    for positive in good:
+        words = list(rng.choice(FILLER, rng.integers(5, 14)))
+        for _ in range(rng.integers(1, 4)):
+            words.insert(rng.integers(len(words)), rng.choice(POSITIVE if positive else NEGATIVE))
+        text = " ".join(words).capitalize() + rng.choice([".", "!", "...", ", really."])
+        texts.append(text.replace(" day ", " day,\n") if rng.random() < 0.1 else text)
+    frame = pd.DataFrame(
+        {
+            "product_code": [f"P{n:07d}" for n in rng.permutation(rows)],
+            "reviewer": [
+                f"{rng.choice(['Ann', 'Bo', 'Chen', 'Dee'])} Smith{n}" for n in range(rows)
+            ],
+            "review": texts,
+        }
+    )
+    frame.loc[rng.random(rows) < 0.02, "review"] = None
+    if task == "classification":
+        frame["label"] = np.where(good, "positive", "negative")
+    else:
+        frame["label"] = np.where(good, 4.0, 2.0) + rng.normal(0, 0.3, rows)
+    return frame

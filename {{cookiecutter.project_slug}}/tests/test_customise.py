@@ -56,8 +56,8 @@ def test_a_new_feature_transformation(make_project, monkeypatch):
     """A branch in build_preprocessor: here a log of every numeric column, beside the rest."""
     original = features.build_preprocessor
 
-    def with_logs(schema, min_category_frequency, scale=True):
-        preprocessor = original(schema, min_category_frequency, scale)
+    def with_logs(schema, min_category_frequency, *options):
+        preprocessor = original(schema, min_category_frequency, *options)
         logs = make_pipeline(
             FunctionTransformer(features.as_numbers, feature_names_out="one-to-one"),
             SimpleImputer(strategy="median"),

@@ -83,6 +83,7 @@ class DataSection(Section):
     numeric_features: ColumnList = []
     categorical_features: ColumnList = []
     datetime_features: ColumnList = []
+    text_features: ColumnList = []
     drop_columns: ColumnList = []
     id_columns: ColumnList = []  # echoed with each prediction (and not features)
 
@@ -96,8 +97,18 @@ class SplitSection(Section):
     train_rows: Annotated[int, Field(gt=0)] | None
 
 
+class TextSection(Section):
+    """How free-text columns become features: TF-IDF of word n-grams (and character ones)."""
+
+    max_features: Annotated[int, Field(gt=0)]  # vocabulary kept per column: the most frequent
+    word_ngrams: Annotated[int, Field(ge=1, le=3)]  # 1 = words, 2 = words and word pairs...
+    char_ngrams: Annotated[int, Field(ge=0, le=6)]  # 0 = none, else 2..n characters in words
+    min_documents: Annotated[int, Field(ge=1)]  # an n-gram in fewer rows is left out
+
+
 class FeaturesSection(Section):
     min_category_frequency: Annotated[int | float, AfterValidator(_count_or_share)]
+    text: TextSection
 
 
 class ModelSection(Section):

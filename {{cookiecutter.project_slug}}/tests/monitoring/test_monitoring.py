@@ -113,6 +113,38 @@ def test_unseen_rows_of_the_same_data_show_no_prediction_drift(tmp_path_factory)
     assert "prediction_drift" not in failed, report["message"]
 
 
+def test_a_text_column_drifts_with_its_length_in_words(tmp_path_factory):
+    """Free text: the test split reads as the same data; a batch of one-word texts drifts, and
+    the report charts the words per value."""
+    from {{ cookiecutter.module_name }}.paths import TEST_DATA
+    from {{ cookiecutter.module_name }}.pipeline import prepare, train
+
+    from conftest import project_params, scaffold
+    from synthetic import review_frame
+
+    task = project_params()["data"]["task"]
+    frame = review_frame(task, rows=1500)[["review", "label"]]
+    data = {"raw_path": "data/raw/reviews.csv", "target": "label", "task": task}
+    root = scaffold(tmp_path_factory.mktemp("reviews"), frame, data=data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        prepare.run(root)
+        train.run(root)
+    held_out = tmp_path_factory.mktemp("batch") / "test_split.csv"
+    test_rows = pd.read_parquet(root / TEST_DATA)
+    test_rows.to_csv(held_out, index=False)
+    _, report = monitor(held_out, root, out_dir=held_out.parent / "same")
+    rows = [row for row in report["checks"] if row["check"] == "feature_drift"]
+    assert [(row["column"], row["failed"]) for row in rows] == [("review", False)]
+    short = held_out.parent / "short.csv"
+    test_rows.assign(review=test_rows["review"].str.split().str[0]).to_csv(short, index=False)
+    _, report = monitor(short, root, out_dir=held_out.parent / "short")
+    rows = [row for row in report["checks"] if row["check"] == "feature_drift"]
+    assert [(row["column"], row["failed"]) for row in rows] == [("review", True)]
+    html = (held_out.parent / "short" / "report.html").read_text(encoding="utf-8")
+    assert "review: drifted" in html and "<svg" in html
+
+
 def test_clean_resample_is_healthy_and_reported(project, tmp_path):
     code, report, failed = run_monitor(project, resample(project["raw"]), tmp_path, html=True)
     assert (code, report["status"], failed) == (0, "healthy", set())

@@ -20,6 +20,9 @@ from ..config import DataSection
 from ..paths import written
 
 NUMERIC, CATEGORICAL, DATETIME, DROP = "numeric", "categorical", "datetime", "drop"
+# Free text (reviews, descriptions, titles): words, turned into TF-IDF features.
+TEXT = "text"
+FEATURE_KINDS = (NUMERIC, CATEGORICAL, DATETIME, TEXT)
 # A column that identifies rows: not a feature, echoed back with each prediction.
 ID = "id"
 # The JSON type of a raw column's values, as records sent to the API carry them.
@@ -32,6 +35,13 @@ PARSE_SHARE = 0.95
 # than describing them: one-hot encoding it would only memorise the training rows.
 ID_SHARE = 0.5
 MIN_ID_DISTINCT = 10
+# Such text is free text, not an ID, when its values are made of words: a median of at least
+# TEXT_WORDS of them (a product code has one, a person's name two, a car model's three).
+TEXT_WORDS = 4
+# Free text may repeat ("Great product!"): text of this many words on average is free text
+# whatever its number of distinct values.
+LONG_TEXT_WORDS = 8
+WORD = r"[^\W_]+"  # a run of letters or digits, in any alphabet
 # A number column named like an identifier ("id", "customer_id", "OrderID", "uuid") whose
 # values are (nearly) all distinct is an ID, not a measurement.
 ID_NAME = re.compile(r"(?i:(^|[^a-z])(id|uuid|guid)$)|[a-z](ID|Id)$|(?i:^(key|index)$)")
@@ -57,7 +67,7 @@ DATE_FORMATS = ("ISO8601", "%m/%d/%Y", "%d/%m/%Y", "mixed")
 class Schema:
     target: str
     task: str
-    features: dict[str, str]  # column -> NUMERIC | CATEGORICAL | DATETIME, in file order
+    features: dict[str, str]  # column -> NUMERIC | CATEGORICAL | DATETIME | TEXT, in file order
     date_formats: dict[str, str]  # datetime column -> format given to pandas.to_datetime
     dropped: dict[str, str]  # column -> why it is not a feature
     # Columns that identify rows (dropped, echoed with each prediction).
@@ -82,7 +92,7 @@ class Schema:
     def summary(self) -> str:
         kinds = [
             f"{kind} ({format_columns(self.columns(kind))})"
-            for kind in (NUMERIC, CATEGORICAL, DATETIME)
+            for kind in FEATURE_KINDS
             if self.columns(kind)
         ]
         dropped = "; ".join(f"{column!r}: {why}" for column, why in self.dropped.items())
@@ -113,7 +123,8 @@ def infer_schema(frame: pd.DataFrame, data: DataSection) -> Schema:
         raise SystemExit(
             "no usable feature column (dropped: "
             + "; ".join(f"{column!r} {why}" for column, why in dropped.items())
-            + "): list columns in data.numeric_features or data.categorical_features"
+            + "): list columns in data.numeric_features, data.categorical_features or "
+            "data.text_features"
         )
     date_formats = {
         column: _date_format(frame[column].dropna().astype(str)) or DATE_FORMATS[-1]
@@ -245,6 +256,7 @@ def _overrides(frame: pd.DataFrame, data: DataSection) -> dict[str, str]:
         "numeric_features": NUMERIC,
         "categorical_features": CATEGORICAL,
         "datetime_features": DATETIME,
+        "text_features": TEXT,
         "drop_columns": DROP,
         "id_columns": ID,
     }
@@ -291,9 +303,28 @@ def _infer_kind(series: pd.Series, decimal: str) -> tuple[str, str]:
         return NUMERIC, ""
     if _looks_like_dates(values.astype(str)):
         return DATETIME, ""
-    if distinct > max(MIN_ID_DISTINCT, ID_SHARE * len(values)):
-        return ID, f"ID-like text ({distinct} distinct values in {len(values)} rows)"
+    many = distinct > max(MIN_ID_DISTINCT, ID_SHARE * len(values))
+    if many or distinct > MIN_ID_DISTINCT:
+        words = word_counts(values)
+        if (many and words.median() >= TEXT_WORDS) or words.mean() >= LONG_TEXT_WORDS:
+            return TEXT, ""
+    if many:
+        return ID, (
+            f"ID-like text ({distinct} distinct values in {len(values)} rows; "
+            "data.text_features keeps it as free text)"
+        )
     return CATEGORICAL, ""
+
+
+def word_counts(values: pd.Series) -> pd.Series:
+    """Words per distinct value, on a sample of them (enough to tell text from IDs)."""
+    sample = values.astype(str).drop_duplicates().head(DATE_SAMPLE)
+    return sample.str.count(WORD)
+
+
+def words_per_value(values: pd.Series) -> np.ndarray:
+    """Words in each present value of a text column (the monitor tests their drift)."""
+    return values.dropna().astype(str).str.count(WORD).to_numpy(dtype=float)
 
 
 def _counts_rows(series: pd.Series) -> bool:

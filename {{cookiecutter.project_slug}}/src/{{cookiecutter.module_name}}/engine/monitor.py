@@ -346,7 +346,7 @@ def feature_drift_checks(
             if column in plan.numeric_grids and current is not None and current.total:
                 values = reference[column].dropna().to_numpy(dtype=float)
                 found[column] = numeric_grid_drift(values, current, plan.numeric_grids[column])
-        else:
+        elif kind == CATEGORICAL:  # free text's length drift is the in-memory monitor's only
             reference_counts = drift.category_counts(reference[column])
             found[column] = drift.counts_drift(reference_counts, total.categories[column])
     return drift_checks(found, schema, settings)

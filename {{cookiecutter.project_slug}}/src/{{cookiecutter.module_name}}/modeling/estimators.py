@@ -138,7 +138,9 @@ FAMILIES: dict[str, Family] = {
             "regression": "xgboost:XGBRegressor",
         },
         tree=True,
-        sparse=True,
+        # Dense: XGBoost reads the zeros a sparse matrix leaves out as missing values, which
+        # its ONNX form (and any dense input) reads as zeros.
+        sparse=False,
         defaults={
             "n_estimators": 300,
             "learning_rate": 0.1,
@@ -174,6 +176,7 @@ FAMILIES: dict[str, Family] = {
             # size (a tree grown to single rows on 1M rows is ~1M nodes, and 100 of them GBs).
             "min_samples_leaf": 0.0001,
             "max_features": "sqrt",  # features tried per split (regression's default: all)
+            "max_depth": 32,  # TreeSHAP goes wrong on deeper trees (depth 250 on free text)
         },
         space={
             "model.params.n_estimators": [100, 300],
@@ -229,6 +232,12 @@ def needs_scaling(estimator: BaseEstimator) -> bool:
     """Numbers are standardised except for tree models, whose splits ignore scale (and whose
     ONNX float32 arithmetic would only drift from scikit-learn's at split thresholds)."""
     return not is_tree_model(estimator)
+
+
+def takes_sparse(estimator: BaseEstimator) -> bool:
+    """Whether TF-IDF may reach it as a sparse matrix (outside FAMILIES: assumed not)."""
+    family = family_of(estimator)
+    return family is not None and family.sparse
 
 
 def build_estimator(name: str, params: dict, task: str, seed: int) -> BaseEstimator:

@@ -11,13 +11,15 @@ classifiers, the target's units for regressors.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import FeatureUnion, Pipeline
 
 from .estimators import is_tree_model, model_size
 from .features import TextOneHotEncoder
@@ -54,6 +56,28 @@ class Explanations:
     base: np.ndarray  # outputs: the expected output the contributions start from
     features: list[str]  # raw feature names, in the order of `values`
     units: str
+    # Per free-text feature: each record's words (n-grams) present in it, with their
+    # contributions per output (filled when `explain(..., words=True)`).
+    words: list[dict[str, list[tuple[str, np.ndarray]]]] | None = None
+
+
+# The words /explain lists under a free-text feature: those of the record that weigh most.
+TOP_WORDS = 5
+
+
+def text_vocabularies(model: Pipeline) -> dict[str, tuple[slice, np.ndarray]]:
+    """Per free-text feature: its block of the preprocessing's output and the n-gram of each
+    column of that block (a TF-IDF branch: a vectorizer, or a union of them, last)."""
+    preprocess = model.steps[0][1]
+    found = {}
+    for name, transformer, columns in preprocess.transformers_:
+        last = getattr(transformer, "steps", [(None, transformer)])[-1][1]
+        if not isinstance(last, (TfidfVectorizer, FeatureUnion)) or len(columns) != 1:
+            continue
+        span = preprocess.output_indices_[name]
+        ngrams = np.asarray([str(n).split("__")[-1] for n in last.get_feature_names_out()])
+        found[str(columns[0])] = (span, ngrams)
+    return found
 
 
 def raw_feature_of(model: Pipeline) -> list[str]:
@@ -102,7 +126,8 @@ class Explainer:
             if owner in self.features:
                 self.fold[column, self.features.index(owner)] = 1
         self.classes = classes
-        reference = np.asarray(self.preprocess.transform(background), dtype=float)
+        self.vocabularies = text_vocabularies(model)
+        reference = self.transformed(background)
         if self.is_tree:
             self.explainer = shap.TreeExplainer(self.estimator)  # exact, needs no background
             forest = type(self.estimator).__name__.startswith(FORESTS)
@@ -114,6 +139,14 @@ class Explainer:
             output = self.estimator.predict_proba if classes else self.estimator.predict
             self.explainer = shap.Explainer(output, reference, algorithm="permutation")
             self.units = "probability" if classes else "target"
+
+    def transformed(self, records: pd.DataFrame) -> np.ndarray:
+        """The estimator's input for `records`, dense (TF-IDF comes sparse; SHAP wants arrays:
+        a bounded number of rows here)."""
+        matrix = self.preprocess.transform(records)
+        if hasattr(matrix, "toarray"):
+            matrix = matrix.toarray()
+        return np.asarray(matrix, dtype=float)
 
     def _margin_units(self) -> str:
         return "log-odds" if self.classes else "target"
@@ -149,10 +182,15 @@ class Explainer:
         )
         return ImportancePlan(rows, True, note)
 
-    def explain(self, records: pd.DataFrame, approximate: bool = False) -> Explanations:
-        transformed = np.asarray(self.preprocess.transform(records), dtype=float)
+    def explain(
+        self, records: pd.DataFrame, approximate: bool = False, words: bool = False
+    ) -> Explanations:
+        """`words`: also the contributions of the words of each record's free text."""
+        transformed = self.transformed(records)
         if self.is_tree:
-            found = self.explainer.shap_values(transformed, approximate=approximate)
+            with warnings.catch_warnings():  # shap's notice that LightGBM's binary output
+                warnings.simplefilter("ignore", UserWarning)  # changed shape: handled below
+                found = self.explainer.shap_values(transformed, approximate=approximate)
             values = np.asarray(found)
             base = np.atleast_1d(np.asarray(self.explainer.expected_value, dtype=float))
         elif hasattr(self.explainer, "shap_values"):
@@ -166,7 +204,19 @@ class Explainer:
         if values.shape[0] != len(records) and values.shape[-1] == len(records):
             values = np.moveaxis(values, 0, -1)  # older SHAP: a list per class
         folded = np.einsum("rco,cf->rfo", values, self.fold)
-        return Explanations(folded, base, self.features, self.units)
+        found = Explanations(folded, base, self.features, self.units)
+        if words:
+            found.words = [
+                {
+                    feature: [
+                        (str(ngrams[i]), values[row, span.start + i])
+                        for i in np.flatnonzero(transformed[row, span])
+                    ]
+                    for feature, (span, ngrams) in self.vocabularies.items()
+                }
+                for row in range(len(records))
+            ]
+        return found
 
     def contributions(self, explanations: Explanations, predicted: list[Any]) -> list[np.ndarray]:
         """Per record, the contribution of each raw feature to what was predicted: the
@@ -188,9 +238,12 @@ def top_contributions(
 ) -> list[dict[str, Any]]:
     """Per record: the base value and the `top` largest contributions by size (exactly, or
     approximated when the model is too big for exact SHAP on a request)."""
-    explanations = explainer.explain(records, approximate=not explainer.exact_per_record())
+    explanations = explainer.explain(
+        records, approximate=not explainer.exact_per_record(), words=True
+    )
     answer = []
     for row, values in enumerate(explainer.contributions(explanations, predicted)):
+        words = explanations.words[row] if explanations.words else {}
         order = np.argsort(-np.abs(values))[:top]
         base = explanations.base
         if explainer.classes and len(base) == len(explainer.classes):
@@ -207,12 +260,35 @@ def top_contributions(
                         "feature": explanations.features[i],
                         "value": _json_value(records.iloc[row][explanations.features[i]]),
                         "contribution": round(float(values[i]), 6),
+                        **_top_words(explainer, words, explanations.features[i], predicted[row]),
                     }
                     for i in order
                 ],
             }
         )
     return answer
+
+
+def _top_words(
+    explainer: Explainer, words: dict[str, list[tuple[str, np.ndarray]]], feature: str, label: Any
+) -> dict[str, Any]:
+    """{"words": [...]} for a free-text feature: its words that pushed the prediction most, each
+    with its contribution (in the feature's units); {} for other features."""
+    if feature not in words:
+        return {}
+    scored = []
+    for ngram, outputs in words[feature]:
+        if not explainer.classes or len(outputs) == 1:
+            sign = -1.0 if explainer.classes and label == explainer.classes[0] else 1.0
+            scored.append((ngram, sign * float(outputs[0])))
+        else:
+            scored.append((ngram, float(outputs[explainer.classes.index(label)])))
+    scored.sort(key=lambda item: -abs(item[1]))
+    return {
+        "words": [
+            {"ngram": ngram, "contribution": round(value, 6)} for ngram, value in scored[:TOP_WORDS]
+        ]
+    }
 
 
 def global_importance(

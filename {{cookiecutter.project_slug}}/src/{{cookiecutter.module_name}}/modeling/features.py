@@ -17,11 +17,13 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from ..dataset.schema import CATEGORICAL, DATETIME, NUMERIC, Schema, parse_dates
+from ..config import TextSection
+from ..dataset.schema import CATEGORICAL, DATETIME, NUMERIC, TEXT, Schema, parse_dates
 
 MISSING_CATEGORY = "(missing)"
 
@@ -36,6 +38,14 @@ def as_text(frame: pd.DataFrame | pd.Series) -> np.ndarray:
     """Strings, so booleans, numbers and text encode alike; missing is a category of its own
     (same shape as `frame`)."""
     return np.vectorize(_category, otypes=[object])(frame.to_numpy(dtype=object))
+
+
+def as_documents(frame: pd.DataFrame | pd.Series) -> np.ndarray:
+    """One text column as the 1-D array of lower-case strings a TfidfVectorizer reads; missing
+    is "". Lower-cased here, in Python (every alphabet), rather than by the vectorizer: ONNX's
+    own lower-casing needs an installed locale."""
+    values = frame.iloc[:, 0] if isinstance(frame, pd.DataFrame) else pd.Series(np.ravel(frame))
+    return values.astype(object).where(values.notna(), "").astype(str).str.lower().to_numpy()
 
 
 def _category(value: object) -> object:
@@ -107,12 +117,55 @@ class DateParts(TransformerMixin, BaseEstimator):
         return np.asarray(names, dtype=object)
 
 
+# scikit-learn's default token pattern (words of 2+ letters or digits, any alphabet), written so
+# that skl2onnx keeps it rather than swapping in an ASCII-only one. ONNX's regex engine (RE2)
+# reads \w as ASCII: a word with other letters is read differently there, which the export's
+# verification finds (scikit-learn then scores).
+TOKEN_PATTERN = r"\b\w\w+\b"
+# A model that takes no sparse input (histogram gradient boosting) gets each text column's TF-IDF
+# as a dense block: its vocabulary is capped at this many n-grams so the block stays small.
+DENSE_TEXT_FEATURES = 500
+
+
+def text_branch(settings: TextSection, dense: bool = False) -> object:
+    """One free-text column to TF-IDF features: word n-grams (1..word_ngrams), and character
+    n-grams inside words when char_ngrams > 0 (they have no ONNX converter). Raw term counts:
+    skl2onnx 1.20 computes sublinear ones as log(1 + tf), not scikit-learn's 1 + log(tf)."""
+    limit = min(settings.max_features, DENSE_TEXT_FEATURES) if dense else settings.max_features
+    common = {
+        "min_df": settings.min_documents,
+        "dtype": np.float32,
+        "lowercase": False,  # as_documents did
+    }
+    words = TfidfVectorizer(
+        ngram_range=(1, settings.word_ngrams),
+        max_features=limit,
+        token_pattern=TOKEN_PATTERN,
+        **common,
+    )
+    vectorizer: object = words
+    if settings.char_ngrams:
+        characters = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(2, settings.char_ngrams), max_features=limit, **common
+        )
+        vectorizer = FeatureUnion([("words", words), ("characters", characters)])
+    documents = FunctionTransformer(as_documents, feature_names_out="one-to-one")
+    return make_pipeline(documents, vectorizer)
+
+
 def build_preprocessor(
-    schema: Schema, min_category_frequency: int | float, scale: bool = True
+    schema: Schema,
+    min_category_frequency: int | float,
+    scale: bool = True,
+    text: TextSection | None = None,
+    sparse: bool = True,
 ) -> ColumnTransformer:
     """One branch per feature type; columns outside the schema (IDs, constants) are dropped.
     `scale`: standardise numbers (linear models need it; trees do not, and scaling there would
-    only make ONNX's float32 arithmetic drift from scikit-learn's at split thresholds)."""
+    only make ONNX's float32 arithmetic drift from scikit-learn's at split thresholds).
+    `text`: how free-text columns become features (params.yaml features.text); `sparse`: the
+    model takes sparse input, so TF-IDF stays sparse (else it is dense, with a capped
+    vocabulary)."""
     scaler = [StandardScaler()] if scale else []
     branches = []
     if numeric := schema.columns(NUMERIC):
@@ -124,10 +177,11 @@ def build_preprocessor(
         branches.append(("numeric", numbers, numeric))
     if categorical := schema.columns(CATEGORICAL):
         # Rare categories share one "infrequent" column; unseen ones join it (or get zeros).
+        # Sparse where the model takes it: a 4,000-value column over 300k rows is 10 GB dense.
         categories = TextOneHotEncoder(
             handle_unknown="infrequent_if_exist",
             min_frequency=min_category_frequency,
-            sparse_output=False,
+            sparse_output=sparse,
         )
         branches.append(("categorical", categories, categorical))
     for position, column in enumerate(schema.columns(DATETIME)):
@@ -135,4 +189,10 @@ def build_preprocessor(
             DateParts(schema.date_formats[column]), SimpleImputer(strategy="median"), *scaler
         )
         branches.append((f"date_{position}", dates, [column]))
-    return ColumnTransformer(branches, remainder="drop")
+    for position, column in enumerate(schema.columns(TEXT)):
+        if text is None:
+            raise ValueError(f"text column {column!r} needs the features.text settings")
+        branches.append((f"text_{position}", text_branch(text, dense=not sparse), [column]))
+    # One-hot and TF-IDF blocks are sparse: the output is a sparse matrix when most of it is
+    # zeros and the model takes one; dense otherwise.
+    return ColumnTransformer(branches, remainder="drop", sparse_threshold=0.3 if sparse else 0)

@@ -13,16 +13,23 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
+from ..config import TextSection
 from ..dataset.schema import Schema
-from .estimators import needs_scaling
+from .estimators import needs_scaling, takes_sparse
 from .features import build_preprocessor
 
 
 def build_model(
-    schema: Schema, min_category_frequency: int | float, estimator: BaseEstimator
+    schema: Schema,
+    min_category_frequency: int | float,
+    estimator: BaseEstimator,
+    text: TextSection | None = None,
 ) -> Pipeline:
-    """All preprocessing inside: the model takes raw feature columns."""
-    preprocessor = build_preprocessor(schema, min_category_frequency, needs_scaling(estimator))
+    """All preprocessing inside: the model takes raw feature columns. `text`: params.yaml
+    features.text, for free-text columns."""
+    preprocessor = build_preprocessor(
+        schema, min_category_frequency, needs_scaling(estimator), text, takes_sparse(estimator)
+    )
     return Pipeline([("preprocess", preprocessor), ("model", clone(estimator))])
 
 

@@ -30,9 +30,9 @@ from pandas.api.types import is_numeric_dtype
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
-from ..dataset.schema import CATEGORICAL, DATETIME, NUMERIC, Schema
+from ..dataset.schema import CATEGORICAL, DATETIME, NUMERIC, TEXT, Schema
 from .estimators import family_of
-from .features import DateParts, TextOneHotEncoder, as_numbers, as_text
+from .features import DateParts, TextOneHotEncoder, as_documents, as_numbers, as_text
 
 OPSET = {"": 17, "ai.onnx.ml": 3}
 DATE_PARTS = len(DateParts.parts)
@@ -68,7 +68,11 @@ def _identity(scope: Any, operator: Any, container: Any) -> None:
     from skl2onnx.common._apply_operation import apply_concat, apply_identity
 
     step = operator.raw_operator
-    if isinstance(step, FunctionTransformer) and step.func not in (as_numbers, as_text):
+    if isinstance(step, FunctionTransformer) and step.func not in (
+        as_numbers,
+        as_text,
+        as_documents,
+    ):
         raise NotImplementedError(f"no ONNX converter for FunctionTransformer({step.func})")
     names = [variable.full_name for variable in operator.inputs]
     output = operator.outputs[0].full_name
@@ -179,7 +183,7 @@ def export(model: Pipeline, schema: Schema) -> bytes:
         family.onnx_converter()  # a library's estimator skl2onnx does not know (LightGBM...)
     inputs = []
     for column, kind in schema.features.items():
-        if kind == CATEGORICAL:
+        if kind in (CATEGORICAL, TEXT):
             inputs.append((column, StringTensorType([None, 1])))
         else:
             width = DATE_PARTS if kind == DATETIME else 1
@@ -280,6 +284,8 @@ def onnx_inputs(schema: Schema, frame: pd.DataFrame) -> dict[str, np.ndarray]:
             feed[column] = numbers.reshape(-1, 1)
         elif kind == CATEGORICAL:
             feed[column] = as_text(values).astype(str).reshape(-1, 1)
+        elif kind == TEXT:
+            feed[column] = as_documents(values).reshape(-1, 1)
         else:
             dates = values.to_frame()
             parts = DateParts(schema.date_formats[column]).fit(dates).transform(dates)

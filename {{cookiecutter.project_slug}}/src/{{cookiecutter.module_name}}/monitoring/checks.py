@@ -16,9 +16,11 @@ from ..dataset.schema import (
     DATETIME,
     NUMERIC,
     PARSE_SHARE,
+    TEXT,
     Schema,
     parse_dates,
     to_numbers,
+    words_per_value,
 )
 from ..modeling.metrics import higher_is_better, is_better, primary_metric, task_scores
 from ..modeling.model import load_pipeline
@@ -205,6 +207,10 @@ def feature_drift(
             ref, cur = _present(ref), _present(cur)
             if len(ref) and len(cur):
                 found[column] = drift.numeric_drift(ref, cur)
+        elif kind == TEXT:  # free text: drift of its length in words
+            ref, cur = words_per_value(reference[column]), words_per_value(current[column])
+            if len(ref) and len(cur):
+                found[column] = drift.numeric_drift(ref, cur)
         else:
             found[column] = drift.categorical_drift(reference[column], current[column])
     return drift_checks(found, schema, settings)
@@ -222,7 +228,8 @@ def drift_checks(
     checks = []
     for (column, result), p_adjusted in zip(found.items(), adjusted, strict=True):
         kind = schema.features[column]
-        default = settings.numeric_effect if kind == NUMERIC else settings.categorical_effect
+        numeric = kind in (NUMERIC, TEXT)  # a text column's statistic is on its word counts
+        default = settings.numeric_effect if numeric else settings.categorical_effect
         threshold = settings.for_column(column, "effect", default)
         checks.append(
             check_row(

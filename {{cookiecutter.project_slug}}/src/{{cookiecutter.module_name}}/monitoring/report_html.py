@@ -11,7 +11,7 @@ import io
 import numpy as np
 import pandas as pd
 
-from ..dataset.schema import NUMERIC, Schema
+from ..dataset.schema import NUMERIC, TEXT, Schema, words_per_value
 from .drift import category_counts
 from .verdict import describe
 
@@ -69,7 +69,14 @@ def render(
         charts = []
         for row in drift_rows:
             column = row["column"]
-            svg = _plot(reference[column], current[column], schema.features[column] == NUMERIC)
+            kind = schema.features[column]
+            if kind == TEXT:  # its drift is that of its length in words
+                ref, cur = (
+                    pd.Series(words_per_value(frame[column])) for frame in (reference, current)
+                )
+                svg = _plot(ref, cur, True)
+            else:
+                svg = _plot(reference[column], current[column], kind == NUMERIC)
             verdict = "drifted" if row["failed"] else "no drift"
             charts.append(
                 f"<section class='chart'><h3>{_text(column)}: {verdict}</h3>"

@@ -58,7 +58,9 @@ def run(root: Path | str = ".") -> dict[str, str]:
     train = read_train_split(root, params)
     scores = compare_with_baseline(train, schema, params, estimator)
     features, target = train[list(schema.features)], train[schema.target]
-    model = build_model(schema, params.features.min_category_frequency, estimator)
+    model = build_model(
+        schema, params.features.min_category_frequency, estimator, params.features.text
+    )
     model = fit(model, features, target)
     test = pd.read_parquet(root / TEST_DATA)
     extras, verification = model_extras(model, schema, features, test[features.columns], params)
@@ -162,7 +164,12 @@ def compare_with_baseline(
     columns = list(schema.features)
     results = {}
     for name, candidate in (
-        ("model", build_model(schema, params.features.min_category_frequency, estimator)),
+        (
+            "model",
+            build_model(
+                schema, params.features.min_category_frequency, estimator, params.features.text
+            ),
+        ),
         ("baseline", build_baseline(schema.task)),
     ):
         fitted = fit(candidate, fit_rows[columns], fit_rows[schema.target])

@@ -29,6 +29,7 @@ from ..dataset.schema import (
     JSON_NUMBER,
     JSON_STRING,
     NUMERIC,
+    TEXT,
     Schema,
     format_value,
     parse_dates,
@@ -279,4 +280,5 @@ class RecordSchema:
                 text["pattern"] = DATE_PATTERNS[date_format]
             return {"anyOf": [text, *null], "description": f"a date ({date_format})"}
         json_type = JSON_TYPES.get(raw_type, "string")
-        return {"anyOf": [{"type": json_type}, *null], "description": "a category"}
+        what = "free text" if kind == TEXT else "a category"
+        return {"anyOf": [{"type": json_type}, *null], "description": what}

@@ -42,10 +42,17 @@ def response_model(classes: list[Any], ids: list[str]) -> type[BaseModel]:
     return create_model("PredictResponse", **fields)
 
 
+class WordContribution(BaseModel):
+    ngram: str  # a word (or words) of the record's text
+    contribution: float  # in the answer's units
+
+
 class Contribution(BaseModel):
     feature: str
     value: Any = None  # the record's value of the feature
     contribution: float  # in the answer's units
+    # A free-text feature: its words that pushed the prediction most (absent for other features).
+    words: list[WordContribution] | None = None
 
 
 class Explanation(BaseModel):
