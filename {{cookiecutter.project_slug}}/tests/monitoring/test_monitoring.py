@@ -87,25 +87,33 @@ def run_monitor(project: dict, batch: pd.DataFrame, tmp_path: Path, html: bool =
     return code, report, failed
 
 
+def trained_on(folder: Path, frame: pd.DataFrame, data: dict) -> Path:
+    """A scratch project on `frame` (params.yaml `data:` changed by `data`), prepared and
+    trained into its own MLflow store."""
+    from {{ cookiecutter.module_name }}.pipeline import prepare, train
+
+    from conftest import scaffold
+
+    root = scaffold(folder, frame, data=data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        prepare.run(root)
+        train.run(root)
+    return root
+
+
 def test_unseen_rows_of_the_same_data_show_no_prediction_drift(tmp_path_factory):
     """Noisy labels and the default forest of deep trees: on its own training rows it gives the
     labels back, on new rows it does not. The test split, never trained on, is a batch of the
     same data: its predictions must not read as drift."""
     from {{ cookiecutter.module_name }}.paths import TEST_DATA
-    from {{ cookiecutter.module_name }}.pipeline import prepare, train
-
-    from conftest import scaffold
 
     rng = np.random.default_rng(0)
     rows = 3000
     noisy = pd.DataFrame({"x1": rng.normal(size=rows), "x2": rng.normal(size=rows)})
     noisy["label"] = np.where(rng.random(rows) < 0.3, "yes", "no")
     data = {"raw_path": "data/raw/noisy.csv", "target": "label", "task": "classification"}
-    root = scaffold(tmp_path_factory.mktemp("noisy"), noisy, data=data)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        prepare.run(root)
-        train.run(root)
+    root = trained_on(tmp_path_factory.mktemp("noisy"), noisy, data)
     batch = tmp_path_factory.mktemp("batch") / "test_split.csv"
     pd.read_parquet(root / TEST_DATA).to_csv(batch, index=False)
     _, report = monitor(batch, root, out_dir=batch.parent / "out")
@@ -117,19 +125,14 @@ def test_a_text_column_drifts_with_its_length_in_words(tmp_path_factory):
     """Free text: the test split reads as the same data; a batch of one-word texts drifts, and
     the report charts the words per value."""
     from {{ cookiecutter.module_name }}.paths import TEST_DATA
-    from {{ cookiecutter.module_name }}.pipeline import prepare, train
 
-    from conftest import project_params, scaffold
+    from conftest import project_params
     from synthetic import review_frame
 
     task = project_params()["data"]["task"]
     frame = review_frame(task, rows=1500)[["review", "label"]]
     data = {"raw_path": "data/raw/reviews.csv", "target": "label", "task": task}
-    root = scaffold(tmp_path_factory.mktemp("reviews"), frame, data=data)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        prepare.run(root)
-        train.run(root)
+    root = trained_on(tmp_path_factory.mktemp("reviews"), frame, data)
     held_out = tmp_path_factory.mktemp("batch") / "test_split.csv"
     test_rows = pd.read_parquet(root / TEST_DATA)
     test_rows.to_csv(held_out, index=False)

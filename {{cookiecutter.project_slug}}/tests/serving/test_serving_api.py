@@ -224,6 +224,39 @@ def test_missing_ids_are_echoed_as_null_and_nan_ids_refused(customers_client, pa
         assert ["body", "records", 0, "customer_id"] in [e["loc"] for e in refused.json()["detail"]]
 
 
+def test_free_text_is_scored_and_explained_word_by_word(tmp_path_factory):
+    """A model of one text column: /predict takes raw text (line breaks, empty, null), /explain
+    names the record's words that moved its prediction, the docs call the field free text."""
+    from {{ cookiecutter.module_name }}.pipeline import prepare, train
+
+    from conftest import project_params, scaffold
+    from synthetic import review_frame
+
+    task = project_params()["data"]["task"]
+    data = {"raw_path": "data/raw/reviews.csv", "target": "label", "task": task}
+    frame = review_frame(task)[["review", "label"]]
+    root = scaffold(tmp_path_factory.mktemp("reviews"), frame, data=data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        prepare.run(root)
+        train.run(root)
+    records = [{"review": "Arrived broken,\nawful. Refund!"}, {"review": ""}, {"review": None}]
+    with TestClient(create_app(root, load_params(root))) as client:
+        assert client.post("/predict", json={"records": records}).status_code == 200
+        answer = client.post("/explain", json={"records": records[:1]})
+        assert answer.status_code == 200, answer.text
+        (contribution,) = answer.json()["explanations"][0]["contributions"]
+        assert contribution["feature"] == "review"
+        words = [item["ngram"] for item in contribution["words"]]
+        assert words and {"broken", "awful", "refund"} & set(words)
+        assert set(words) <= {"arrived", "broken", "awful", "refund", "arrived broken"} | {
+            "broken awful",
+            "awful refund",
+        }
+        document = json.dumps(client.get("/openapi.json").json())
+        assert '"description": "free text"' in document
+
+
 def test_invalid_json_is_a_422(client):
     answer = client.post("/predict", content="{", headers={"content-type": "application/json"})
     assert answer.status_code == 422
