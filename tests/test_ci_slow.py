@@ -86,8 +86,8 @@ def test_report_then_retraining_path(bake, ci_env, tmp_path):
     git(project, "switch", "-q", "-c", "stumps")
     params_file = project / "params.yaml"
     params = params_file.read_text()
-    assert "max_depth: null" in params
-    params_file.write_text(params.replace("max_depth: null", "max_depth: 1"))
+    assert "\n  params: {}\n" in params  # the family's own defaults
+    params_file.write_text(params.replace("\n  params: {}\n", "\n  params: {max_depth: 1}\n"))
     make(project, "repro")
     commit_all(project, "Stumps")
     make(project, "report")  # BASE=main

@@ -122,8 +122,8 @@ def test_unseen_rows_of_the_same_data_show_no_prediction_drift(tmp_path_factory)
 
 
 def test_a_text_column_drifts_with_its_length_in_words(tmp_path_factory):
-    """Free text: the test split reads as the same data; a batch of one-word texts drifts, and
-    the report charts the words per value."""
+    """Free text: the test split reads as the same data; a batch of one-word texts drifts (the
+    report charts the words per value); a batch in another language has unknown words."""
     from {{ cookiecutter.module_name }}.paths import TEST_DATA
 
     from conftest import project_params
@@ -146,6 +146,18 @@ def test_a_text_column_drifts_with_its_length_in_words(tmp_path_factory):
     assert [(row["column"], row["failed"]) for row in rows] == [("review", True)]
     html = (held_out.parent / "short" / "report.html").read_text(encoding="utf-8")
     assert "review: drifted" in html and "<svg" in html
+
+    def unknown_words(report: dict) -> dict:
+        (row,) = [row for row in report["checks"] if row["check"] == "unknown_words"]
+        return row
+
+    assert not unknown_words(report)["failed"]  # shorter, but the same words
+    german = held_out.parent / "german.csv"
+    words = ["das", "produkt", "kam", "kaputt", "an", "und", "war", "schlecht", "verpackt"]
+    test_rows.assign(review=" ".join(words)).to_csv(german, index=False)
+    _, report = monitor(german, root, out_dir=held_out.parent / "german")
+    found = unknown_words(report)
+    assert found["failed"] and found["statistic"] > 0.8 and "kaputt" in found["values"]
 
 
 def test_clean_resample_is_healthy_and_reported(project, tmp_path):

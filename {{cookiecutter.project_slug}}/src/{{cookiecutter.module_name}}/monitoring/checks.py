@@ -17,6 +17,7 @@ from ..dataset.schema import (
     NUMERIC,
     PARSE_SHARE,
     TEXT,
+    WORD,
     Schema,
     parse_dates,
     to_numbers,
@@ -163,10 +164,32 @@ def unknown_categories_check(
     )
 
 
+def unknown_words_check(
+    column: str, reference: pd.Series, current: pd.Series, settings: MonitoringSettings
+) -> dict:
+    """A text column: fails when more than max_unknown_words of the batch's words never
+    appeared in the training text (another language, another product line, a broken feed)."""
+    known = set(words_of(reference))
+    words = words_of(current)
+    unknown = [word for word in words if word not in known]
+    share = len(unknown) / len(words) if words else 0.0
+    limit = settings.for_column(column, "max_unknown_words", settings.max_unknown_words)
+    examples = sorted(set(unknown))[:10]
+    return check_row(
+        "unknown_words", column, share > limit, "warning",
+        statistic=share, threshold=limit, values=examples,
+    )  # fmt: skip
+
+
+def words_of(values: pd.Series) -> list[str]:
+    return values.dropna().astype(str).str.lower().str.findall(WORD).explode().dropna().tolist()
+
+
 def check_quality(
     reference: pd.DataFrame, current: pd.DataFrame, schema: Schema, settings: MonitoringSettings
 ) -> list[dict]:
-    """Completeness (present share vs the reference's) and unknown categorical values."""
+    """Completeness (present share vs the reference's), unknown categorical values and the
+    share of unknown words in text."""
     checks = []
     for column, kind in schema.features.items():
         if column not in current.columns or settings.for_column(column, "skip", False):
@@ -182,6 +205,8 @@ def check_quality(
             checks.append(
                 unknown_categories_check(column, len(unknown), len(present), examples, settings)
             )
+        elif kind == TEXT:
+            checks.append(unknown_words_check(column, reference[column], current[column], settings))
     return checks
 
 

@@ -23,6 +23,7 @@ QUALITY = {
     "data_type": "Wrong data types",
     "completeness": "Too many missing values",
     "unknown_categories": "Categories never seen in training",
+    "unknown_words": "Words never seen in training (text)",
     "extra_columns": "Columns the model does not use",
 }
 MODEL = {

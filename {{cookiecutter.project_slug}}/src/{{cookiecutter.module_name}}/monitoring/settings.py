@@ -10,7 +10,12 @@ from ..config import Section, Share
 
 # Checks the retraining policy may list as critical (any failure of one warrants retraining).
 CriticalCheck = Literal[
-    "completeness", "unknown_categories", "prediction_drift", "label_drift", "performance"
+    "completeness",
+    "unknown_categories",
+    "unknown_words",
+    "prediction_drift",
+    "label_drift",
+    "performance",
 ]
 Correction = Literal["benjamini-hochberg", "bonferroni", "none"]
 NonNegative = Annotated[float, Field(ge=0)]
@@ -22,6 +27,7 @@ class ColumnOverride(Section):
     effect: NonNegative | None = None
     min_completeness: Share | None = None
     max_unknown_share: Share | None = None
+    max_unknown_words: Share | None = None
     skip: bool = False
 
 
@@ -33,6 +39,7 @@ class MonitoringSettings(Section):
     categorical_effect: NonNegative
     min_completeness: Share
     max_unknown_share: Share
+    max_unknown_words: Share  # a text column: share of its words never seen in training
     performance_drop: NonNegative
     retrain_drift_share: Share
     critical: list[CriticalCheck]
