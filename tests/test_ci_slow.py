@@ -87,7 +87,8 @@ def test_report_then_retraining_path(bake, ci_env, tmp_path):
     params_file = project / "params.yaml"
     params = params_file.read_text()
     assert "\n  params: {}\n" in params  # the family's own defaults
-    params_file.write_text(params.replace("\n  params: {}\n", "\n  params: {max_depth: 1}\n"))
+    stumps = "\n  params: {max_depth: 1, n_estimators: 2}\n"  # two rounds of stumps: worse
+    params_file.write_text(params.replace("\n  params: {}\n", stumps))
     make(project, "repro")
     commit_all(project, "Stumps")
     make(project, "report")  # BASE=main
