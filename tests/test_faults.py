@@ -100,7 +100,8 @@ TREES = iter(range(201, 300))
 
 def retrain_needed(project: Path) -> None:
     """A new hyper-parameter value: `make repro` must fit again."""
-    set_param(project, "params", f"{{n_estimators: {next(TREES)}}}")
+    # JSON-style, no space: set_param replaces one token, so the next call finds it whole.
+    set_param(project, "params", f'{{"n_estimators":{next(TREES)}}}')
 
 
 def sha256(path: Path) -> str:
