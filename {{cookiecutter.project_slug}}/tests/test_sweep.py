@@ -10,7 +10,7 @@ import pytest
 from mlflow import MlflowClient
 
 from {{ cookiecutter.module_name }}.config import SQLITE, SweepSection, load_params, read_params_file
-from {{ cookiecutter.module_name }}.experiments.space import sweep_points
+from {{ cookiecutter.module_name }}.experiments.space import sweep_points, swept_keys
 from {{ cookiecutter.module_name }}.experiments.sweep import as_cli_value
 from {{ cookiecutter.module_name }}.modeling.estimators import FAMILIES
 from {{ cookiecutter.module_name }}.paths import RUN_FILE
@@ -38,6 +38,16 @@ def test_an_empty_space_is_every_combination_of_the_familys_own(make_project, fa
 def test_a_space_in_params_yaml_replaces_the_familys(make_project):
     found = points(make_project(), space={"model.params.num_leaves": [7, 15, 31]})
     assert found == [{"model.params.num_leaves": leaves} for leaves in (7, 15, 31)]
+
+
+def test_the_comparison_shows_the_keys_the_sweep_varied(make_project):
+    params = load_params(make_project())
+    family = FAMILIES[params.model.name].search_space(params.data.task)
+    assert swept_keys(params) == list(family)  # sweep.space: {}
+    chosen = params.model_copy(
+        update={"sweep": params.sweep.model_copy(update={"space": {"split.seed": [1, 2]}})}
+    )
+    assert swept_keys(chosen) == ["split.seed"]
 
 
 def test_random_draws_are_seeded_and_within_their_range(make_project):

@@ -17,6 +17,7 @@ from typing import Any
 from ..config import Params, load_params
 from ..modeling.metrics import higher_is_better, primary_metric
 from ..paths import METRICS_FILE
+from .space import swept_keys
 
 PARAMS_FILE = "params.yaml"
 
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     params = load_params(args.root)
     rows = compare(args.root, args.sweep)
-    print_table(rows, list(params.sweep.space), params)
+    print_table(rows, swept_keys(params), params)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ def sweep_points(settings: SweepSection, raw: dict[str, Any]) -> list[dict[str, 
     `raw`: params.yaml as read (the values the points change). An empty space is the one of
     model.name's family (modeling/estimators.py)."""
     if not settings.space:
-        settings = settings.model_copy(update={"space": family_space(raw)})
+        space = family_space(raw["model"]["name"], raw["data"]["task"])
+        settings = settings.model_copy(update={"space": space})
     for key in settings.space:
         if key.split(".")[0] not in PIPELINE_SECTIONS:
             raise SystemExit(
@@ -36,8 +37,13 @@ def sweep_points(settings: SweepSection, raw: dict[str, Any]) -> list[dict[str, 
     return points
 
 
-def family_space(raw: dict[str, Any]) -> dict[str, list[Any]]:
-    name, task = raw["model"]["name"], raw["data"]["task"]
+def swept_keys(params: Params) -> list[str]:
+    """The params.yaml keys a sweep varies: sweep.space's, or the family's when it is empty."""
+    return list(params.sweep.space or family_space(params.model.name, params.data.task))
+
+
+def family_space(name: str, task: str) -> dict[str, list[Any]]:
+    """The sweep space of family `name` (its FAMILIES entry) for `task`."""
     if name not in FAMILIES:
         raise SystemExit(
             f"params.yaml: model.name {name!r} is unknown; use one of {', '.join(FAMILIES)}"
