@@ -4,8 +4,6 @@ pipeline end to end: trained, ONNX-verified, evaluated, explained, loaded back."
 
 from __future__ import annotations
 
-from importlib.metadata import packages_distributions
-
 import pytest
 
 from {{ cookiecutter.module_name }}.config import load_params
@@ -19,7 +17,7 @@ from {{ cookiecutter.module_name }}.modeling.estimators import (
 from {{ cookiecutter.module_name }}.modeling.model import load_pipeline
 from {{ cookiecutter.module_name }}.paths import MODEL_DIR, MODEL_ONNX_CHECK
 from {{ cookiecutter.module_name }}.pipeline import evaluate, prepare, train
-from {{ cookiecutter.module_name }}.tracking.training_run import requirements
+from {{ cookiecutter.module_name }}.tracking.training_run import distributions_of, requirements
 
 from conftest import project_params
 
@@ -81,7 +79,6 @@ def test_each_family_runs_the_pipeline(make_project, monkeypatch, family):
     assert family_of(model.steps[-1][1]) is FAMILIES[family]
     # The model's requirements pin its family's library: the API's image installs them.
     pinned = (root / MODEL_DIR / "requirements.txt").read_text(encoding="utf-8")
-    providers = packages_distributions()
     for module in FAMILIES[family].libraries:
-        assert any(f"{name}==" in pinned for name in providers[module]), pinned
+        assert any(f"{name}==" in pinned for name in distributions_of(module)), pinned
     assert set(requirements(model)) <= set(pinned.splitlines())

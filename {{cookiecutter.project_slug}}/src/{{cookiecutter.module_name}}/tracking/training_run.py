@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from importlib.metadata import packages_distributions, version
+from importlib.metadata import distributions, packages_distributions, version
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +34,27 @@ LOGGING_ERRORS = (MlflowException, OSError)
 
 
 def requirements(model: Pipeline) -> list[str]:
-    """SERVING_PACKAGES and the libraries of the model's family (lightgbm...), pinned; a
-    module's distribution is looked up (the xgboost module comes from xgboost-cpu on Linux)."""
+    """SERVING_PACKAGES and the libraries of the model's family (lightgbm...), pinned."""
     family = family_of(model.steps[-1][1])
-    providers = packages_distributions()
     names = list(SERVING_PACKAGES)
     for module in family.libraries if family else ():
-        names += [name for name in providers.get(module, [module]) if name not in names]
+        names += [name for name in distributions_of(module) if name not in names]
     return [f"{name}=={version(name)}" for name in names]
+
+
+def distributions_of(module: str) -> list[str]:
+    """The installed distributions providing `module` (the xgboost module comes from
+    xgboost-cpu on Linux). Python 3.10 maps modules by top_level.txt only, which some wheels
+    lack: their file lists are read then."""
+    found = packages_distributions().get(module)
+    if found:
+        return list(found)
+    prefix = f"{module}/"
+    return [
+        dist.metadata["Name"]
+        for dist in distributions()
+        if any(str(path).startswith(prefix) for path in dist.files or ())
+    ] or [module]
 
 
 def model_format(model: Pipeline, features: pd.DataFrame) -> dict[str, object]:
