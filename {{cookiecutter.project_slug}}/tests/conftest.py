@@ -54,6 +54,19 @@ def scaffold(root: Path, frame: pd.DataFrame | None = None, **changes: dict) -> 
     return root
 
 
+def trained_on(folder: Path, frame: pd.DataFrame, **changes: dict) -> Path:
+    """A scratch project on `frame` (params.yaml sections changed by `changes`), prepared and
+    trained into its own MLflow store."""
+    from {{ cookiecutter.module_name }}.pipeline import prepare, train
+
+    root = scaffold(folder, frame, **changes)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        prepare.run(root)
+        train.run(root)
+    return root
+
+
 # mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI (MLflow 3), which load_params reads
 # as the user's override: each test ends with the value the session started with.
 _SESSION_TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI")

@@ -119,3 +119,42 @@ def test_both_engines_reach_the_same_checks_and_verdict(project, suffix, monkeyp
                 assert found[key] == value, (key, exact)
     page = (tmp_path / "dask" / "report.html").read_text(encoding="utf-8")
     assert page.count("<svg") == sum(r["check"] == "feature_drift" for r in partitions["checks"])
+
+
+@pytest.mark.slow
+def test_the_dask_engine_checks_free_text_on_a_sample_of_the_batch(monkeypatch, tmp_path):
+    """A text column is checked by both engines (unknown words, drift of its TF-IDF and length):
+    the Dask engine on a sample drawn from every partition, so its figures are estimates that
+    reach the same verdicts."""
+    from conftest import project_params, trained_on
+    from synthetic import review_frame
+
+    task = project_params()["data"]["task"]
+    frame = review_frame(task, rows=2000)[["review", "label"]]
+    data = {"raw_path": "data/raw/reviews.csv", "target": "label", "task": task}
+    root = trained_on(tmp_path / "project", frame, data=data, compute={"partition_mb": 0.01})
+    batches = {"same": review_frame(task, rows=3000, seed=1)}
+    bad = batches["same"]["label"] == "negative" if task == "classification" else None
+    if bad is None:
+        bad = batches["same"]["label"] < 3
+    batches["negative"] = batches["same"][bad]
+    batches["german"] = batches["same"].assign(review="das produkt kam kaputt an und war schlecht")
+    for name, batch in batches.items():
+        path = tmp_path / f"{name}.csv"
+        batch.to_csv(path, index=False)
+        found = {}
+        for engine in ("pandas", "dask"):
+            monkeypatch.setenv("COMPUTE_ENGINE", engine)
+            _, report = monitor(path, root, out_dir=tmp_path / name / engine)
+            found[engine] = {
+                row["check"]: row for row in report["checks"] if row["column"] == "review"
+            }
+        assert report["batch"]["engine"] == "dask"
+        memory, partitions = found["pandas"], found["dask"]
+        checks = {"data_type", "completeness", "unknown_words", "feature_drift"}
+        assert set(partitions) == set(memory) == checks
+        for check in memory:
+            assert partitions[check]["failed"] == memory[check]["failed"], (name, check)
+        drifted = memory["feature_drift"]["failed"]
+        assert drifted == (name != "same"), (name, memory["feature_drift"])
+        assert memory["unknown_words"]["failed"] == (name == "german")

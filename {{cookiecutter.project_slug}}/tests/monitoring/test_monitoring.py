@@ -87,33 +87,20 @@ def run_monitor(project: dict, batch: pd.DataFrame, tmp_path: Path, html: bool =
     return code, report, failed
 
 
-def trained_on(folder: Path, frame: pd.DataFrame, data: dict) -> Path:
-    """A scratch project on `frame` (params.yaml `data:` changed by `data`), prepared and
-    trained into its own MLflow store."""
-    from {{ cookiecutter.module_name }}.pipeline import prepare, train
-
-    from conftest import scaffold
-
-    root = scaffold(folder, frame, data=data)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        prepare.run(root)
-        train.run(root)
-    return root
-
-
 def test_unseen_rows_of_the_same_data_show_no_prediction_drift(tmp_path_factory):
     """Noisy labels and the default forest of deep trees: on its own training rows it gives the
     labels back, on new rows it does not. The test split, never trained on, is a batch of the
     same data: its predictions must not read as drift."""
     from {{ cookiecutter.module_name }}.paths import TEST_DATA
 
+    from conftest import trained_on
+
     rng = np.random.default_rng(0)
     rows = 3000
     noisy = pd.DataFrame({"x1": rng.normal(size=rows), "x2": rng.normal(size=rows)})
     noisy["label"] = np.where(rng.random(rows) < 0.3, "yes", "no")
     data = {"raw_path": "data/raw/noisy.csv", "target": "label", "task": "classification"}
-    root = trained_on(tmp_path_factory.mktemp("noisy"), noisy, data)
+    root = trained_on(tmp_path_factory.mktemp("noisy"), noisy, data=data)
     batch = tmp_path_factory.mktemp("batch") / "test_split.csv"
     pd.read_parquet(root / TEST_DATA).to_csv(batch, index=False)
     _, report = monitor(batch, root, out_dir=batch.parent / "out")
@@ -121,24 +108,34 @@ def test_unseen_rows_of_the_same_data_show_no_prediction_drift(tmp_path_factory)
     assert "prediction_drift" not in failed, report["message"]
 
 
-def test_a_text_column_drifts_with_its_length_in_words(tmp_path_factory):
+def test_a_text_column_drifts_by_its_words_and_its_length(tmp_path_factory):
     """Free text: the test split reads as the same data; a batch of one-word texts drifts (the
-    report charts the words per value); a batch in another language has unknown words."""
+    report charts the words per value); so does a batch of only the negative reviews, of known
+    words and the same length (a change of topic); a batch in another language has unknown
+    words."""
     from {{ cookiecutter.module_name }}.paths import TEST_DATA
 
-    from conftest import project_params
+    from conftest import project_params, trained_on
     from synthetic import review_frame
 
     task = project_params()["data"]["task"]
     frame = review_frame(task, rows=1500)[["review", "label"]]
     data = {"raw_path": "data/raw/reviews.csv", "target": "label", "task": task}
-    root = trained_on(tmp_path_factory.mktemp("reviews"), frame, data)
+    root = trained_on(tmp_path_factory.mktemp("reviews"), frame, data=data)
     held_out = tmp_path_factory.mktemp("batch") / "test_split.csv"
     test_rows = pd.read_parquet(root / TEST_DATA)
     test_rows.to_csv(held_out, index=False)
     _, report = monitor(held_out, root, out_dir=held_out.parent / "same")
-    rows = [row for row in report["checks"] if row["check"] == "feature_drift"]
-    assert [(row["column"], row["failed"]) for row in rows] == [("review", False)]
+    (row,) = [row for row in report["checks"] if row["check"] == "feature_drift"]
+    assert (row["column"], row["failed"], row["test"]) == ("review", False, "domain_classifier")
+    assert row["effect"] < 0.6 and row["words_p_value"] > 0.01
+    negative = held_out.parent / "negative.csv"
+    bad = test_rows["label"] == "negative" if task == "classification" else test_rows["label"] < 3
+    test_rows[bad].to_csv(negative, index=False)
+    _, report = monitor(negative, root, out_dir=held_out.parent / "negative")
+    (row,) = [row for row in report["checks"] if row["check"] == "feature_drift"]
+    assert row["failed"] and row["effect"] >= 0.6, row
+    assert row["words_p_value"] > 0.01  # the length did not move: the words did
     short = held_out.parent / "short.csv"
     test_rows.assign(review=test_rows["review"].str.split().str[0]).to_csv(short, index=False)
     _, report = monitor(short, root, out_dir=held_out.parent / "short")

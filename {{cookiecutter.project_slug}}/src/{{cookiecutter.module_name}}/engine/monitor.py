@@ -6,8 +6,9 @@ the model's predictions binned or counted the same way, and the labels' scores. 
 up, pairwise, so memory holds a few partitions and their summaries, never the batch. The report
 rows come from the same functions as the in-memory monitor (monitoring/checks.py): counts,
 completeness, unknown categories, chi-square and scores are exact; KS and Wasserstein carry the
-grid's error bound. A batch no larger than one partition is checked in memory, as the pandas
-engine does.
+grid's error bound. Free text is judged on a sample of the batch (CHART_ROWS rows, drawn from
+every partition): its unknown words and its drift (monitoring/text_drift.py). A batch no larger
+than one partition is checked in memory, as the pandas engine does.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Params
-from ..dataset.schema import CATEGORICAL, NUMERIC, Schema, to_numbers
+from ..dataset.schema import CATEGORICAL, NUMERIC, TEXT, Schema, to_numbers
 from ..modeling.metrics import classification_scores, primary_metric
 from ..modeling.model import load_pipeline
 from ..monitoring import drift
@@ -37,8 +38,10 @@ from ..monitoring.checks import (
     performance_check,
     schema_checks,
     unknown_categories_check,
+    unknown_words_check,
 )
 from ..monitoring.settings import MonitoringSettings
+from ..monitoring.text_drift import text_drift
 from ..paths import MODEL_DIR
 from .batches import open_batch
 from .cluster import dask_client
@@ -321,6 +324,10 @@ def quality_checks(
                     settings,
                 )
             )
+        elif kind == TEXT:  # estimated on the batch's sample (CHART_ROWS rows)
+            checks.append(
+                unknown_words_check(column, reference[column], total.sample[column], settings)
+            )
     return checks
 
 
@@ -346,9 +353,13 @@ def feature_drift_checks(
             if column in plan.numeric_grids and current is not None and current.total:
                 values = reference[column].dropna().to_numpy(dtype=float)
                 found[column] = numeric_grid_drift(values, current, plan.numeric_grids[column])
-        elif kind == CATEGORICAL:  # free text's length drift is the in-memory monitor's only
+        elif kind == CATEGORICAL:
             reference_counts = drift.category_counts(reference[column])
             found[column] = drift.counts_drift(reference_counts, total.categories[column])
+        elif kind == TEXT:  # the classifier takes a few thousand rows: the batch's sample has them
+            current = total.sample[column].dropna()
+            if len(current):
+                found[column] = text_drift(reference[column].dropna(), current)
     return drift_checks(found, schema, settings)
 
 

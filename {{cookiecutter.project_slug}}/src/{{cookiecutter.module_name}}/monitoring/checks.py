@@ -21,13 +21,13 @@ from ..dataset.schema import (
     Schema,
     parse_dates,
     to_numbers,
-    words_per_value,
 )
 from ..modeling.metrics import higher_is_better, is_better, primary_metric, task_scores
 from ..modeling.model import load_pipeline
 from ..paths import MODEL_DIR, TEST_DATA
 from . import drift
 from .settings import MonitoringSettings
+from .text_drift import text_drift
 
 
 def check_row(name: str, column: str | None, failed: bool, severity: str, **values: Any) -> dict:
@@ -232,10 +232,10 @@ def feature_drift(
             ref, cur = _present(ref), _present(cur)
             if len(ref) and len(cur):
                 found[column] = drift.numeric_drift(ref, cur)
-        elif kind == TEXT:  # free text: drift of its length in words
-            ref, cur = words_per_value(reference[column]), words_per_value(current[column])
+        elif kind == TEXT:  # free text: a classifier on its TF-IDF and length (text_drift.py)
+            ref, cur = reference[column].dropna(), current[column].dropna()
             if len(ref) and len(cur):
-                found[column] = drift.numeric_drift(ref, cur)
+                found[column] = text_drift(ref, cur)
         else:
             found[column] = drift.categorical_drift(reference[column], current[column])
     return drift_checks(found, schema, settings)
@@ -253,8 +253,7 @@ def drift_checks(
     checks = []
     for (column, result), p_adjusted in zip(found.items(), adjusted, strict=True):
         kind = schema.features[column]
-        numeric = kind in (NUMERIC, TEXT)  # a text column's statistic is on its word counts
-        default = settings.numeric_effect if numeric else settings.categorical_effect
+        default = effect_threshold(result.effect_name, settings)
         threshold = settings.for_column(column, "effect", default)
         checks.append(
             check_row(
@@ -276,6 +275,16 @@ def drift_checks(
             )
         )
     return checks
+
+
+def effect_threshold(effect_name: str, settings: MonitoringSettings) -> float:
+    """The settings' threshold for an effect size: text compared by length alone (a batch of a
+    few texts) takes the numeric one."""
+    return {
+        "wasserstein_norm": settings.numeric_effect,
+        "jensen_shannon": settings.categorical_effect,
+        "auc": settings.text_effect,
+    }[effect_name]
 
 
 def _present(values: np.ndarray) -> np.ndarray:

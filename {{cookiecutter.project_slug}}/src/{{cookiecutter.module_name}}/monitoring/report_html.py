@@ -71,7 +71,7 @@ def render(
         for row in drift_rows:
             column = row["column"]
             kind = schema.features[column]
-            if kind == TEXT:  # its drift is that of its length in words
+            if kind == TEXT:  # drawn as its length in words; the test is on its TF-IDF too
                 ref, cur = (
                     pd.Series(words_per_value(frame[column])) for frame in (reference, current)
                 )

@@ -37,6 +37,7 @@ class MonitoringSettings(Section):
     correction: Correction
     numeric_effect: NonNegative
     categorical_effect: NonNegative
+    text_effect: Annotated[float, Field(ge=0.5, le=1)]  # a text column: the domain classifier's AUC
     min_completeness: Share
     max_unknown_share: Share
     max_unknown_words: Share  # a text column: share of its words never seen in training
