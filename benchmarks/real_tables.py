@@ -109,8 +109,12 @@ def run(cmd: list[str], cwd: Path) -> None:
 
 
 def stage(project: Path, name: str, timeout: float) -> dict[str, object]:
-    venv = project / ".venv" / "bin"
-    command = [str(venv / "python"), "-c", MEASURED, str(venv / "dvc"), "repro", "-s", name]
+    return measured(project, [str(project / ".venv" / "bin" / "dvc"), "repro", "-s", name], timeout)
+
+
+def measured(project: Path, command: list[str], timeout: float) -> dict[str, object]:
+    """Wall seconds and peak memory of `command` run in `project`; None seconds past timeout."""
+    command = [str(project / ".venv" / "bin" / "python"), "-c", MEASURED, *command]
     start = time.perf_counter()
     # A session of its own: a stage past the timeout is stopped with DVC and its children.
     process = subprocess.Popen(
@@ -125,7 +129,7 @@ def stage(project: Path, name: str, timeout: float) -> dict[str, object]:
         return {"seconds": None, "timed_out_after_s": timeout}
     seconds = round(time.perf_counter() - start, 1)
     if process.returncode != 0:
-        raise SystemExit(f"{name} failed in {project}:\n{stdout}\n{stderr}")
+        raise SystemExit(f"{' '.join(command[3:])} failed in {project}:\n{stdout}\n{stderr}")
     peak = [line for line in stderr.splitlines() if line.startswith("PEAK_KB")]
     said = [line for line in stdout.splitlines() if line.strip()]
     return {
