@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from {{ cookiecutter.module_name }}.dataset.schema import Schema
+from {{ cookiecutter.module_name }}.dataset.schema import TEXT, Schema
 from {{ cookiecutter.module_name }}.paths import (
     METRICS_FILE,
     MODEL_CARD,
@@ -50,6 +50,8 @@ def test_plot_files_hold_the_test_rows_of_the_task_and_are_empty_otherwise(pipel
             elif kind == "roc":
                 assert frame[["fpr", "tpr"]].stack().between(0, 1).all()
                 assert frame["fpr"].is_monotonic_increasing
+            elif kind == "word_importance":  # per text column: the sample data has none
+                assert frame.empty == (TEXT not in schema.features.values())
             elif kind == "importance":  # one row per raw feature, largest first
                 assert set(frame["feature"]) == set(schema.features)
                 assert frame["importance"].is_monotonic_decreasing

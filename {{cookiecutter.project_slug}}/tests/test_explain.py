@@ -80,7 +80,7 @@ def test_contributions_add_up_to_the_output(task, family):
 def test_importance_ranks_what_the_target_depends_on():
     model, features = fitted("regression", "random_forest")
     explainer = Explainer(model, features.sample(50, random_state=0), [])
-    importance = global_importance(explainer, features.head(200))
+    importance = global_importance(explainer, features.head(200)).features
     assert importance["feature"].iloc[0] == "size"  # the target is built from size
     assert importance.loc[importance["feature"] == "weight", "importance"].item() < 0.5
 
@@ -116,7 +116,7 @@ def test_a_model_too_big_for_exact_shap_is_explained_approximately(monkeypatch):
     monkeypatch.setattr(explain, "IMPORTANCE_BUDGET", cost * 10)
     plan = explainer.importance_plan(available=400, wanted=300)
     assert (plan.rows, plan.approximate) == (300, True) and "Saabas" in plan.note
-    importance = global_importance(explainer, features.head(plan.rows), plan.approximate)
+    importance = global_importance(explainer, features.head(plan.rows), plan.approximate).features
     assert importance["feature"].iloc[0] == "size"
 
     assert explainer.exact_per_record()

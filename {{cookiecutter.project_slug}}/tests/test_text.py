@@ -10,7 +10,7 @@ import pytest
 from {{ cookiecutter.module_name }}.config import load_params
 from {{ cookiecutter.module_name }}.dataset.schema import TEXT, Schema, infer_schema
 from {{ cookiecutter.module_name }}.modeling.estimators import FAMILIES, build_estimator
-from {{ cookiecutter.module_name }}.modeling.explain import Explainer, top_contributions
+from {{ cookiecutter.module_name }}.modeling.explain import PLOTTED_WORDS, Explainer, top_contributions
 from {{ cookiecutter.module_name }}.modeling.model import build_model, fit, load_pipeline
 from {{ cookiecutter.module_name }}.modeling.onnx_export import export_verified
 from {{ cookiecutter.module_name }}.paths import MODEL_DIR, MODEL_ONNX_CHECK, SCHEMA_FILE, TEST_DATA
@@ -18,7 +18,7 @@ from {{ cookiecutter.module_name }}.pipeline import evaluate, prepare, train
 from {{ cookiecutter.module_name }}.predict.__main__ import main as predict_main
 
 from conftest import PROJECT_ROOT, project_params
-from synthetic import POSITIVE, review_frame
+from synthetic import NEGATIVE, POSITIVE, review_frame
 
 TASK = project_params()["data"]["task"]
 DATA = {"raw_path": "data/raw/reviews.csv", "target": "label", "task": TASK}
@@ -130,3 +130,7 @@ def test_a_table_of_one_text_column_and_a_label_runs_end_to_end(make_project, mo
         np.testing.assert_allclose(out["prediction"], expected, rtol=1e-4, atol=1e-4)
     importance = pd.read_csv(root / "reports" / "plots" / "importance" / "test.csv")
     assert importance["feature"].tolist() == ["review"]
+    # evaluate's importance per word: the sentiment words lead, not the filler
+    words = pd.read_csv(root / "reports" / "plots" / "word_importance" / "review.csv")
+    assert len(words) == PLOTTED_WORDS and words["importance"].is_monotonic_decreasing
+    assert set(words["ngram"].head(3)) <= set(POSITIVE + NEGATIVE), words.head(3)

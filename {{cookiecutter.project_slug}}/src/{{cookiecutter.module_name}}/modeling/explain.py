@@ -60,10 +60,22 @@ class Explanations:
     # Per free-text feature: each record's words (n-grams) present in it, with their
     # contributions per output (filled when `explain(..., words=True)`).
     words: list[dict[str, list[tuple[str, np.ndarray]]]] | None = None
+    # Per free-text feature: each n-gram's mean |SHAP| (when `explain(..., word_importance=True)`).
+    word_importance: dict[str, pd.Series] | None = None
 
 
 # The words /explain lists under a free-text feature: those of the record that weigh most.
 TOP_WORDS = 5
+# The words evaluate's importance lists per free-text feature: those that weigh most overall.
+PLOTTED_WORDS = 20
+
+
+@dataclass
+class Importance:
+    """Mean |SHAP| over a sample of records (averaged over the classes), largest first."""
+
+    features: pd.DataFrame  # feature, importance: one row per raw feature
+    words: dict[str, pd.DataFrame]  # free-text feature -> ngram, importance: its PLOTTED_WORDS
 
 
 def text_vocabularies(model: Pipeline) -> dict[str, tuple[slice, np.ndarray]]:
@@ -184,9 +196,14 @@ class Explainer:
         return ImportancePlan(rows, True, note)
 
     def explain(
-        self, records: pd.DataFrame, approximate: bool = False, words: bool = False
+        self,
+        records: pd.DataFrame,
+        approximate: bool = False,
+        words: bool = False,
+        word_importance: bool = False,
     ) -> Explanations:
-        """`words`: also the contributions of the words of each record's free text."""
+        """`words`: also the contributions of the words of each record's free text;
+        `word_importance`: each n-gram's mean |SHAP| over the records, per free-text feature."""
         transformed = self.transformed(records)
         if self.is_tree:
             with warnings.catch_warnings():  # shap's notice that LightGBM's binary output
@@ -206,6 +223,11 @@ class Explainer:
             values = np.moveaxis(values, 0, -1)  # older SHAP: a list per class
         folded = np.einsum("rco,cf->rfo", values, self.fold)
         found = Explanations(folded, base, self.features, self.units)
+        if word_importance:
+            found.word_importance = {
+                feature: pd.Series(np.abs(values[:, span, :]).mean(axis=(0, 2)), index=ngrams)
+                for feature, (span, ngrams) in self.vocabularies.items()
+            }
         if words:
             found.words = [
                 {
@@ -294,12 +316,16 @@ def _top_words(
 
 def global_importance(
     explainer: Explainer, records: pd.DataFrame, approximate: bool = False
-) -> pd.DataFrame:
-    """Mean |SHAP| per raw feature over `records` (averaged over the classes), largest first."""
-    explanations = explainer.explain(records, approximate=approximate)
+) -> Importance:
+    """Mean |SHAP| per raw feature over `records`, and per n-gram of each free-text feature."""
+    explanations = explainer.explain(records, approximate=approximate, word_importance=True)
     importance = np.abs(explanations.values).mean(axis=(0, 2))
     frame = pd.DataFrame({"feature": explanations.features, "importance": importance})
-    return frame.sort_values("importance", ascending=False, ignore_index=True)
+    words = {
+        feature: means.nlargest(PLOTTED_WORDS).rename_axis("ngram").reset_index(name="importance")
+        for feature, means in (explanations.word_importance or {}).items()
+    }
+    return Importance(frame.sort_values("importance", ascending=False, ignore_index=True), words)
 
 
 def _json_value(value: Any) -> Any:

@@ -18,7 +18,7 @@ from ..config import Params, load_params
 from ..dataset.schema import Schema
 from ..dataset.split import read_train_split
 from ..modeling.estimators import build_baseline
-from ..modeling.explain import Explainer, global_importance
+from ..modeling.explain import Explainer, Importance, global_importance
 from ..modeling.metrics import primary_metric, roc_auc_ovr, task_scores
 from ..modeling.model import load_pipeline
 from ..paths import (
@@ -57,7 +57,8 @@ def run(root: Path | str = ".") -> dict[str, float]:
     metrics = task_scores(schema.task, actual, predicted)
     headline = primary_metric(schema.task)
     baseline_score = task_scores(schema.task, actual, baseline_predicted)[headline]
-    importance = feature_importance(root, model, features, params)
+    explained = feature_importance(root, model, features, params)
+    importance = explained.features
     with written(root / PLOTS_DIR) as partial:
         if schema.task == "classification":
             probabilities = model.predict_proba(features)
@@ -69,7 +70,7 @@ def run(root: Path | str = ".") -> dict[str, float]:
             plots.write_classification(partial, actual, predicted, probabilities, model.classes_)
         else:
             plots.write_regression(partial, actual, predicted)
-        plots.write_importance(partial, importance)
+        plots.write_importance(partial, importance, explained.words)
     metrics[f"baseline_{headline}"] = baseline_score
     write_json(root / METRICS_FILE, metrics)
     print("test " + ", ".join(f"{name} {value:.4f}" for name, value in metrics.items()))
@@ -102,15 +103,19 @@ def run(root: Path | str = ".") -> dict[str, float]:
         "feature_importance.csv": root / PLOTS_DIR / "importance" / "test.csv",
         "model_card.md": root / MODEL_CARD,
     }
+    for path in sorted((root / PLOTS_DIR / "word_importance").glob("*.csv")):
+        if explained.words:  # else the folder holds DVC's header-only file
+            files[f"word_importance_{path.name}"] = path
     log_evaluation(params.mlflow, trained, metrics, files, card)
     return metrics
 
 
 def feature_importance(
     root: Path, model: Pipeline, features: pd.DataFrame, params: Params
-) -> pd.DataFrame:
-    """Mean |SHAP| per raw feature on a sample of the test split: explain.sample_rows rows, or
-    fewer (or approximated) when the model is too big for exact SHAP on that many."""
+) -> Importance:
+    """Mean |SHAP| per raw feature (and per word of free text) on a sample of the test split:
+    explain.sample_rows rows, or fewer (or approximated) when the model is too big for exact
+    SHAP on that many."""
     background = pd.read_parquet(root / MODEL_DIR / MODEL_BACKGROUND)
     explainer = Explainer(model, background, list(getattr(model, "classes_", [])))
     plan = explainer.importance_plan(len(features), params.explain.sample_rows)

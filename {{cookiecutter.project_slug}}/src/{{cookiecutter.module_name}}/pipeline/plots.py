@@ -21,10 +21,11 @@ COLUMNS = {
     "predicted_vs_actual": ("actual", "predicted"),
     "residuals": ("predicted", "residual"),
     "importance": ("feature", "importance"),
+    "word_importance": ("ngram", "importance"),
 }
 TASK_KINDS = {
-    "classification": ("confusion", "roc", "importance"),
-    "regression": ("predicted_vs_actual", "residuals", "importance"),
+    "classification": ("confusion", "roc", "importance", "word_importance"),
+    "regression": ("predicted_vs_actual", "residuals", "importance", "word_importance"),
 }
 
 
@@ -56,11 +57,19 @@ def write_regression(plots_dir: Path, actual: pd.Series, predicted: np.ndarray) 
     _write(plots_dir / "residuals" / "test.csv", predicted=predicted, residual=actual - predicted)
 
 
-def write_importance(plots_dir: Path, importance: pd.DataFrame) -> None:
-    """Mean |SHAP| per raw feature, largest first (modeling/explain.py)."""
+def write_importance(
+    plots_dir: Path, importance: pd.DataFrame, words: dict[str, pd.DataFrame]
+) -> None:
+    """Mean |SHAP| per raw feature, largest first (modeling/explain.py); per free-text feature,
+    its words that weigh most, one file each (a header-only one when there is no text)."""
     _write(
         plots_dir / "importance" / "test.csv", **{c: importance[c] for c in COLUMNS["importance"]}
     )
+    for feature, frame in words.items():
+        columns = {c: frame[c] for c in COLUMNS["word_importance"]}
+        _write(plots_dir / "word_importance" / f"{_file_stem(feature)}.csv", **columns)
+    if not words:
+        _write(plots_dir / "word_importance" / "test.csv", ngram=[], importance=[])
 
 
 def _reset(plots_dir: Path, task: str) -> None:
