@@ -128,8 +128,10 @@ def _all_columns(encoder: TextOneHotEncoder) -> list[np.ndarray]:
 
 
 def _encoder(scope: Any, operator: Any, container: Any) -> None:
-    """Per feature: ONNX's OneHotEncoder over every known category (unseen ones: zeros), then a
-    0/1 matrix that folds the infrequent ones into their shared column."""
+    """Per feature: a LabelEncoder maps each known category to its output column (the shared
+    one for the infrequent ones; an unseen one to none), then OneHot writes the row. A one-hot
+    of every category folded by a matrix cost categories x columns floats: 49 MB and seconds a
+    batch for a 4,000-value column."""
     from skl2onnx.common._apply_operation import apply_concat, apply_reshape
     from skl2onnx.proto import onnx_proto
 
@@ -138,6 +140,8 @@ def _encoder(scope: Any, operator: Any, container: Any) -> None:
         raise NotImplementedError("TextOneHotEncoder(drop=...) has no ONNX converter here")
     columns = [(variable, j) for variable in operator.inputs for j in range(variable.type.shape[1])]
     outputs = []
+    off_on = scope.get_unique_variable_name("off_on")
+    container.add_initializer(off_on, onnx_proto.TensorProto.FLOAT, [2], [0.0, 1.0])
     for feature, (variable, j) in enumerate(columns):
         name = variable.full_name
         if variable.type.shape[1] > 1:  # one column of a wider input
@@ -147,27 +151,26 @@ def _encoder(scope: Any, operator: Any, container: Any) -> None:
             container.add_node("Gather", [name, index], picked, axis=1)
             name = picked
         known, landing = encoder.output_columns(feature)
-        hot = scope.get_unique_variable_name("one_hot")
+        width = int(landing.max()) + 1
+        position = scope.get_unique_variable_name("position")
         container.add_node(
-            "OneHotEncoder",
+            "LabelEncoder",
             name,
-            hot,
+            position,
             op_domain="ai.onnx.ml",
-            cats_strings=[category.encode("utf-8") for category in known],
-            zeros=1,
-            name=scope.get_unique_operator_name("OneHotEncoder"),
+            op_version=2,
+            keys_strings=[category.encode("utf-8") for category in known],
+            values_int64s=[int(column) for column in landing],
+            default_int64=width,  # out of OneHot's range: a row of zeros
+            name=scope.get_unique_operator_name("LabelEncoder"),
         )
-        flat = scope.get_unique_variable_name("one_hot_2d")
-        apply_reshape(scope, hot, flat, container, desired_shape=[-1, len(known)])
-        fold = np.zeros((len(known), int(landing.max()) + 1), dtype=np.float32)
-        fold[np.arange(len(known)), landing] = 1
-        matrix = scope.get_unique_variable_name("fold")
-        container.add_initializer(
-            matrix, onnx_proto.TensorProto.FLOAT, list(fold.shape), fold.ravel().tolist()
-        )
-        folded = scope.get_unique_variable_name("encoded")
-        container.add_node("MatMul", [flat, matrix], folded)
-        outputs.append(folded)
+        depth = scope.get_unique_variable_name("depth")
+        container.add_initializer(depth, onnx_proto.TensorProto.INT64, [1], [width])
+        hot = scope.get_unique_variable_name("one_hot")
+        container.add_node("OneHot", [position, depth, off_on], hot, axis=-1)
+        encoded = scope.get_unique_variable_name("encoded")
+        apply_reshape(scope, hot, encoded, container, desired_shape=[-1, width])
+        outputs.append(encoded)
     apply_concat(scope, outputs, operator.outputs[0].full_name, container, axis=1)
 
 
