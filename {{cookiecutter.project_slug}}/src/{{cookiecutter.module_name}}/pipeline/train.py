@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
-from ..config import Params, load_params
+from ..config import Params, has_capability, load_params
 from ..dataset.schema import Schema
 from ..dataset.split import read_train_split, split_off
 from ..modeling.estimators import build_baseline, build_estimator, model_size
@@ -61,12 +61,12 @@ def run(root: Path | str = ".") -> dict[str, str]:
     model = build_model(
         schema, params.features.min_category_frequency, estimator, params.features.text
     )
-    model = fit(model, features, target)
+    model, rows = fit_everywhere(model, features, target, root, params, schema)
     test = pd.read_parquet(root / TEST_DATA)
     extras, verification = model_extras(model, schema, features, test[features.columns], params)
 
     run_record = {
-        "params": run_params(params, schema, estimator, rows=len(train)),
+        "params": run_params(params, schema, estimator, rows=rows),
         "metrics": scores,
         "tags": lineage_tags(root, params.data.raw_path),
         "primary_metric": f"val_{primary_metric(schema.task)}",
@@ -110,6 +110,24 @@ def run(root: Path | str = ".") -> dict[str, str]:
             registered += f" (alias {params.mlflow.model_alias!r})"
     print(f"model saved to {MODEL_DIR}/, MLflow run {logged['run_id']}, {registered}")
     return logged
+
+
+def fit_everywhere(
+    model: Pipeline,
+    features: pd.DataFrame,
+    target: pd.Series,
+    root: Path,
+    params: Params,
+    schema: Schema,
+) -> tuple[Pipeline, int]:
+    """The Pipeline fitted, and on how many rows: in memory, or on every partition of the train
+    split when the Dask engine has a distributed trainer for the family (engine/train.py)."""
+    if has_capability("engine"):
+        from ..engine.train import fit_on_cluster, fits_on_cluster
+
+        if fits_on_cluster(params, root):
+            return fit_on_cluster(model, features, target, root, params, schema)
+    return fit(model, features, target), len(features)
 
 
 def model_extras(
