@@ -10,6 +10,7 @@ from {{ cookiecutter.module_name }}.config import load_params
 from {{ cookiecutter.module_name }}.modeling.estimators import (
     FAMILIES,
     TASKS,
+    accepted_params,
     build_estimator,
     family_of,
     needs_scaling,
@@ -33,7 +34,8 @@ def test_each_entry_holds_together(family, task):
         assert accepted[key] == value, key  # the defaults reached the estimator
     for key, values in entry.search_space(task).items():
         section, name, parameter = key.split(".")
-        assert (section, name) == ("model", "params") and parameter in accepted, key
+        assert (section, name) == ("model", "params"), key
+        assert parameter in accepted_params(type(estimator)), key
         assert len(values) >= 2, key
     assert needs_scaling(estimator) is not entry.tree
     if "random_state" in accepted:

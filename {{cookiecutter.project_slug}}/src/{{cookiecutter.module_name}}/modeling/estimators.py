@@ -4,7 +4,10 @@ A family is one `Family` entry in FAMILIES: its estimator class per task, whethe
 decision trees, whether it takes sparse input, the parameters it is built with, the space
 `make sweep` searches, and its ONNX converter when skl2onnx has none of its own. Everything else
 (scaling, SHAP, the ONNX export, sweeps, the tests that run every family) reads that entry:
-adding a family is one entry here, plus its library in pyproject.toml.
+adding a family is one entry here, plus its library in pyproject.toml, when the library follows
+scikit-learn's estimator API and has a converter skl2onnx can register. One that does not needs
+a wrapper module too (labelled_xgboost.py is one): CatBoost's classifier predicts a column, not
+a vector, and CatBoost exports ONNX only on its own, outside a Pipeline.
 
 Defaults are chosen for tables of a few hundred to millions of rows on a laptop: each family uses
 every core, and a tree family's size is bounded by its parameters (not by the data), so that its
@@ -14,6 +17,7 @@ training, its file, its ONNX export and its explanations stay small as the data 
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -240,6 +244,17 @@ def takes_sparse(estimator: BaseEstimator) -> bool:
     return family is not None and family.sparse
 
 
+def accepted_params(estimator_class: type[BaseEstimator]) -> set[str]:
+    """The parameters an estimator takes: scikit-learn's get_params() lists them all, some
+    libraries' only those set (CatBoost), whose constructors name them instead (XGBoost's takes
+    **kwargs: its get_params lists them)."""
+    named = inspect.signature(estimator_class.__init__).parameters.values()
+    keywords = {
+        p.name for p in named if p.kind is p.KEYWORD_ONLY or p.kind is p.POSITIONAL_OR_KEYWORD
+    }
+    return (set(estimator_class().get_params()) | keywords) - {"self"}
+
+
 def build_estimator(name: str, params: dict, task: str, seed: int) -> BaseEstimator:
     """The estimator of family `name` for `task`: the family's defaults, then `params`
     (model.params) checked against the estimator's own parameters."""
@@ -255,7 +270,7 @@ def build_estimator(name: str, params: dict, task: str, seed: int) -> BaseEstima
             f"model.name {name!r} needs {error.name or 'its library'}, which is not installed: "
             "run `make setup`"
         ) from None
-    accepted = estimator_class().get_params()
+    accepted = accepted_params(estimator_class)
     for key in params:
         if key not in accepted:
             raise SystemExit(
