@@ -234,6 +234,12 @@ def category_vocabulary(model: Pipeline) -> dict[str, tuple[frozenset[str], str 
     return vocabulary
 
 
+# Inside the graph every row is dense (one-hot and TF-IDF blocks included): a session call gets at
+# most this many floats of the preprocessing's output, so a chunk of rows of a 4,000-value
+# category is scored in slices (one call of 25,000 such rows peaked at 1.9 GB).
+BLOCK_FLOATS = 8_000_000
+
+
 class OnnxModel:
     """An onnxruntime session with what it needs to be fed: the schema and the vocabulary."""
 
@@ -246,6 +252,8 @@ class OnnxModel:
         # ("signup date" -> "signup_date"); the inputs keep the columns' order.
         inputs = (tensor.name for tensor in self.session.get_inputs())
         self.input_names = dict(zip(schema.features, inputs, strict=True))
+        width = len(model.steps[0][1].get_feature_names_out())
+        self.block_rows = max(256, BLOCK_FLOATS // max(width, 1))
 
     def __getstate__(self) -> dict[str, Any]:
         # A session cannot be pickled: a Dask worker rebuilds it from the serialised model.
@@ -257,6 +265,9 @@ class OnnxModel:
 
     def run(self, frame: pd.DataFrame) -> np.ndarray:
         """Probabilities (classification, in the model's class order) or predictions."""
+        if len(frame) > self.block_rows:
+            blocks = range(0, len(frame), self.block_rows)
+            return np.concatenate([self.run(frame.iloc[i : i + self.block_rows]) for i in blocks])
         feed = onnx_inputs(self.schema, frame)
         for column, (known, representative) in self.vocabulary.items():
             if representative is not None and column in feed:
