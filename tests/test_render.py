@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import configparser
 import json
+import os
 import re
 import subprocess
 import sys
@@ -69,7 +70,7 @@ MAKE_FRAGMENTS = {"monitoring": "monitoring", "serving": "serving", "scale_out":
 
 def test_each_capability_is_one_sub_package_with_its_tests():
     """Each capability's package, its tests and its Make fragment come and go together, and the
-    rest of the package imports it only inside a function (after config.has_capability). A
+    rest of the package imports it only inside a function (after has_capability). A
     module that only exists with the capability (listed with it) may import it at the top:
     the Dask engine's monitor builds on the monitoring package."""
     table = load_options()["_files_of_answers"]
@@ -137,6 +138,7 @@ def test_every_option_renders_parses_and_lints(bake, answers):
     check_docs_links(project)
 
     assert_lints_clean(project)
+    assert_layers_hold(project)
     assert git(project, "status", "--porcelain") == ""
     assert git(project, "branch", "--show-current").strip() == "main"
 
@@ -147,6 +149,21 @@ def assert_lints_clean(project) -> None:
     for args in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
         done = subprocess.run([*lint, *args], cwd=project, capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+def assert_layers_hold(project) -> None:
+    """The bake's own tests/test_architecture.py passes: no import circle, no upward import.
+    It needs only the package's source (no install, no conftest)."""
+    command = [sys.executable, "-m", "pytest", "-q", "--noconftest", "-p", "no:cacheprovider"]
+    done = subprocess.run(
+        [*command, "tests/test_architecture.py"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(project / "src")},
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout.splitlines()[-1]
 
 
 MARKDOWN_LINK = re.compile(r"\]\(([^)#\s]+\.md)(#[^)]*)?\)")
@@ -239,9 +256,9 @@ def check_params_and_pipeline(project, parsed: dict, answers: dict[str, str]) ->
     assert ("kubeflow" in params) == (answers["scale_out"] == "yes")
     if answers["scale_out"] == "yes":
         assert params["compute"]["engine"] == "pandas"  # the default run stays in one process
-        # the engine's monitor comes only with monitoring
-        engine = project / "src/my_ml_project/engine"
-        assert (engine / "monitor.py").exists() == (answers["monitoring"] == "yes")
+    # monitoring's Dask variant comes with both options
+    both = answers["monitoring"] == answers["scale_out"] == "yes"
+    assert (project / "src/my_ml_project/monitoring/dask_checks.py").exists() == both
     assert params["predict"]["model_source"] == "local"  # make predict and the API alike
     assert params["onnx"]["export"] is True
     assert params["mlflow"]["model_alias"] == "champion"
@@ -317,6 +334,7 @@ def test_hostile_text_answers_read_back_exactly(bake):
     params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
     assert params["mlflow"]["experiment_name"] == "zoe-s-deja-vu-project"
     assert_lints_clean(project)
+    assert_layers_hold(project)
     assert git(project, "status", "--porcelain") == ""
 
 

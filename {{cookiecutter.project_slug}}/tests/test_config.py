@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from {{ cookiecutter.module_name }}.config import SQLITE, TASKS, has_capability, load_params
+from {{ cookiecutter.module_name }} import has_capability
+from {{ cookiecutter.module_name }}.config import SQLITE, TASKS, load_params
 from {{ cookiecutter.module_name }}.modeling.estimators import build_estimator
 
 from conftest import PROJECT_ROOT, project_params

@@ -1,11 +1,13 @@
 """A tabular ML project: a DVC pipeline configured by params.yaml (see dvc.yaml and README.md).
 
-Sub-packages, by concern:
-    dataset/    reading raw data, its schema (feature types), splitting rows
-    modeling/   estimators, feature preprocessing, the model Pipeline, metrics
-    pipeline/   the DVC stages: prepare, train, evaluate (`python -m <package>.pipeline.train`)
-    tracking/   MLflow: runs, registry, lineage (`python -m <package>.tracking runs|ui`)
-    ci/         the pull-request report and continuous training
-and, when the project was made with them, monitoring/ (data quality and drift) and serving/
-(the prediction API). config.py is the typed params.yaml; paths.py the pipeline's files.
+One sub-package per concern, each saying what it holds in its own docstring; config.py is the
+typed params.yaml, paths.py the pipeline's files. tests/test_architecture.py lists the
+sub-packages by layer: a module imports only from its own sub-package and the layers below.
 """
+
+from importlib.util import find_spec
+
+
+def has_capability(name: str) -> bool:
+    """True when the optional sub-package `name` (monitoring, serving...) is part of the project."""
+    return find_spec(f"{__name__}.{name}") is not None

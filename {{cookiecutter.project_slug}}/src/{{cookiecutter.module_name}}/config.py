@@ -184,21 +184,6 @@ class Params(Section):
         return self.split.stratify and self.data.task == "classification"
 
 
-def has_capability(name: str) -> bool:
-    """True when the optional sub-package `name` (monitoring, serving) is part of the project."""
-    return find_spec(f"{__package__}.{name}") is not None
-
-
-def out_of_core(params: Params, path: Path) -> bool:
-    """The Dask engine reads the batch `path` (scale-out option: compute.engine is dask and the
-    batch makes more than one partition)."""
-    if not has_capability("engine"):
-        return False
-    from .engine.batches import runs_out_of_core
-
-    return runs_out_of_core(params, path)
-
-
 @cache
 def params_model() -> type[Params]:
     """Params plus the sections of the capabilities present (see the module docstring)."""

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from {{ cookiecutter.module_name }}.config import load_params
+from {{ cookiecutter.module_name }}.dataset.raw import out_of_core
 from {{ cookiecutter.module_name }}.engine import cluster
-from {{ cookiecutter.module_name }}.engine.batches import runs_out_of_core
 from {{ cookiecutter.module_name }}.predict.__main__ import main as predict_main
 
 BATCH_ROWS = 6000
@@ -48,7 +48,7 @@ def test_unknown_engine_is_one_line_naming_the_key(make_project):
 def test_partitions_score_as_the_pandas_engine(project, suffix, monkeypatch, capsys):
     monkeypatch.chdir(project)
     source = project / f"batch{suffix}"
-    assert runs_out_of_core(load_params(project), source)
+    assert out_of_core(load_params(project), source)
     outputs = {}
     for engine in ("pandas", "dask"):
         monkeypatch.setenv("COMPUTE_ENGINE", engine)
@@ -66,7 +66,7 @@ def test_partitions_score_as_the_pandas_engine(project, suffix, monkeypatch, cap
 def test_a_batch_of_one_partition_runs_in_memory(project, tmp_path):
     small = tmp_path / "small.csv"
     pd.read_csv(project / "batch.csv", nrows=20).to_csv(small, index=False)
-    assert not runs_out_of_core(load_params(project), small)
+    assert not out_of_core(load_params(project), small)
 
 
 def test_unreachable_scheduler_stops_in_seconds_with_one_line(project, monkeypatch):

@@ -76,7 +76,7 @@ def both(tmp_path_factory):
 def test_the_raw_file_spans_partitions(both):
     root = both[1]["dask"][0]
     params = load_params(root)
-    assert partitions(root / params.data.raw_path, params) > 5
+    assert partitions(root / params.data.raw_path, params.compute.partition_mb) > 5
 
 
 def test_schema_is_the_in_memory_one(both):

@@ -44,7 +44,7 @@ def test_xgboost_trains_on_every_partition_with_xgboost_dask(tmp_path, capsys):
     metrics, root = trained(tmp_path / "dask", "dask")
     said = capsys.readouterr().out
     train_rows = len(pd.read_parquet(root / TRAIN_DATA))
-    assert partitions(root / TRAIN_DATA, load_params(root)) > 1
+    assert partitions(root / TRAIN_DATA, load_params(root).compute.partition_mb) > 1
     assert f"xgboost.dask: fitted on {train_rows} rows in" in said, said
     model = load_pipeline(root / MODEL_DIR)
     if TASK == "classification":

@@ -15,7 +15,8 @@ import yaml
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from {{ cookiecutter.module_name }}.config import Params, has_capability, load_params
+from {{ cookiecutter.module_name }} import has_capability
+from {{ cookiecutter.module_name }}.config import Params, load_params
 from {{ cookiecutter.module_name }}.dataset.schema import DATETIME, NUMERIC, Schema
 from {{ cookiecutter.module_name }}.modeling.model import load_pipeline
 from {{ cookiecutter.module_name }}.paths import MODEL_DIR, RUN_FILE, TEST_DATA

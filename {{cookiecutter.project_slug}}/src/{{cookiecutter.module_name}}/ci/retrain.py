@@ -27,7 +27,8 @@ from pathlib import Path
 
 import yaml
 
-from ..config import Params, has_capability, load_params
+from .. import has_capability
+from ..config import Params, load_params
 from ..tracking.lineage import pointer_md5
 from ..tracking.server import check_tracking_server
 

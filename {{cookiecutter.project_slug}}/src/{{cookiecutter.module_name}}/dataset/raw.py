@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..config import DataSection
+from ..config import DataSection, Params
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
@@ -48,3 +48,11 @@ def read_raw(root: Path, data: DataSection) -> pd.DataFrame:
         return read_table(path, data.sep, data.decimal)
     except UnreadableData as error:
         raise SystemExit(str(error)) from None
+
+
+def out_of_core(params: Params, path: Path) -> bool:
+    """The batch at `path` is read partition by partition, out of core: the one place this is
+    decided for prepare, train, predict and monitor. Only a project made with the scale-out
+    option has a `compute:` section; its settings decide (engine/settings.py)."""
+    compute = getattr(params, "compute", None)
+    return compute is not None and compute.out_of_core(path)

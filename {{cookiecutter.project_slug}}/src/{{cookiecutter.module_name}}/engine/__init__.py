@@ -1,2 +1,3 @@
-"""The Dask engine: `make predict` and `make monitor` on batches bigger than memory
-(`compute.engine: dask` in params.yaml; see docs/scale-out.md)."""
+"""The Dask engine: batches read by partition, the cluster, and the out-of-core prepare and
+train (`compute.engine: dask` in params.yaml; see docs/scale-out.md). The stages that use it
+decide through dataset.raw.out_of_core; predict/ and monitoring/ keep their own Dask variants."""

@@ -52,7 +52,7 @@ def open_batch(path: Path, params: Params):
     return frame
 
 
-def partitions(path: Path, params: Params) -> int:
+def partitions(path: Path, partition_mb: float) -> int:
     """How many partitions the batch makes: Parquet row groups (from the files' footers), or
     CSV bytes over compute.partition_mb (rounded up)."""
     if is_parquet(path):
@@ -67,12 +67,4 @@ def partitions(path: Path, params: Params) -> int:
                 except Exception:  # unreadable: open_batch names the problem
                     groups += 1
         return groups
-    return -(-batch_bytes(path) // int(params.compute.partition_mb * MB))
-
-
-def runs_out_of_core(params: Params, path: Path) -> bool:
-    """compute.engine is dask and the batch makes more than one partition. A smaller one is
-    read in memory, as the pandas engine reads it: the same results, no cluster to start."""
-    if params.compute.engine != "dask" or not path.exists():
-        return False
-    return partitions(path, params) > 1
+    return -(-batch_bytes(path) // int(partition_mb * MB))

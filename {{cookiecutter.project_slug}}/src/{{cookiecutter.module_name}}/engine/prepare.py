@@ -41,13 +41,13 @@ from ..dataset.schema import (
     to_numbers,
 )
 from ..dataset.split import held_out_rows, unstratified_reason
-from ..paths import SCHEMA_FILE, TEST_DATA, TRAIN_DATA, written
-from ..pipeline.prepare import (
+from ..dataset.target import (
     check_classes,
     check_regression_target,
     check_target_column,
     regression_target_facts,
 )
+from ..paths import SCHEMA_FILE, TEST_DATA, TRAIN_DATA, written
 from .batches import is_parquet, open_batch
 from .cluster import dask_client
 from .csv_types import TextFacts, as_read, plain_text, text_facts

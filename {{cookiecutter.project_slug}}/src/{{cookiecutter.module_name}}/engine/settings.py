@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field
 
 from ..config import Section
+from .batches import partitions
 
 
 class ComputeSettings(Section):
@@ -23,8 +25,13 @@ class ComputeSettings(Section):
     # Raw rows (drawn from every partition) an out-of-core prepare infers the schema from.
     schema_rows: Annotated[int, Field(gt=0)]
     # Distinct reference values the KS / Wasserstein grid keeps: exact up to this many, a
-    # quantile grid with a stated error bound above it (engine/grid.py).
+    # quantile grid with a stated error bound above it (monitoring/grid_drift.py).
     drift_grid: Annotated[int, Field(ge=16)]
+
+    def out_of_core(self, path: Path) -> bool:
+        """engine is dask and the batch makes more than one partition. A smaller one is read in
+        memory, as the pandas engine reads it: the same results, no cluster to start."""
+        return self.engine == "dask" and path.exists() and partitions(path, self.partition_mb) > 1
 
 
 PARAMS_SECTIONS = {"compute": ComputeSettings}

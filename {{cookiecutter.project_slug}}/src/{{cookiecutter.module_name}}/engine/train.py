@@ -21,15 +21,14 @@ from sklearn.pipeline import Pipeline
 from ..config import Params
 from ..dataset.schema import Schema
 from ..paths import TRAIN_DATA
-from .batches import runs_out_of_core
 from .cluster import dask_client
 
 DISTRIBUTED_FAMILIES = ("xgboost",)
 
 
-def fits_on_cluster(params: Params, root: Path) -> bool:
-    """The family has a distributed trainer and the train split makes several partitions."""
-    return params.model.name in DISTRIBUTED_FAMILIES and runs_out_of_core(params, root / TRAIN_DATA)
+def fits_on_cluster(params: Params) -> bool:
+    """model.name's family has a distributed trainer (the others fit in memory)."""
+    return params.model.name in DISTRIBUTED_FAMILIES
 
 
 def fit_on_cluster(

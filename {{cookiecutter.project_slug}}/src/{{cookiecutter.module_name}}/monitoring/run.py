@@ -10,8 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..config import Params, load_params, out_of_core
-from ..dataset.raw import UnreadableData, read_table
+from ..config import Params, load_params
+from ..dataset.raw import UnreadableData, out_of_core, read_table
 from ..dataset.schema import Schema, to_numbers
 from ..paths import SCHEMA_FILE
 from .checks import check_model, check_quality, check_schema, feature_drift
@@ -86,7 +86,7 @@ def monitor(
         report["reference"] = {"path": settings.reference, "rows": len(reference)}
         decimal = params.data.decimal
         if out_of_core(params, current_path):
-            from ..engine.monitor import check_batch
+            from .dask_checks import check_batch  # scale-out option
 
             try:
                 checks, batch, current = check_batch(

@@ -17,7 +17,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
-from ..config import Params, has_capability, load_params
+from ..config import Params, load_params
+from ..dataset.raw import out_of_core
 from ..dataset.schema import Schema
 from ..dataset.split import read_train_split, split_off
 from ..modeling.estimators import build_baseline, build_estimator, model_size
@@ -122,10 +123,10 @@ def fit_everywhere(
 ) -> tuple[Pipeline, int]:
     """The Pipeline fitted, and on how many rows: in memory, or on every partition of the train
     split when the Dask engine has a distributed trainer for the family (engine/train.py)."""
-    if has_capability("engine"):
-        from ..engine.train import fit_on_cluster, fits_on_cluster
+    if out_of_core(params, root / TRAIN_DATA):
+        from ..engine.train import fit_on_cluster, fits_on_cluster  # scale-out option
 
-        if fits_on_cluster(params, root):
+        if fits_on_cluster(params):
             return fit_on_cluster(model, features, target, root, params, schema)
     return fit(model, features, target), len(features)
 

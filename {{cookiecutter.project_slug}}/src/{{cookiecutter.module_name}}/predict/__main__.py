@@ -17,7 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..config import load_params, out_of_core
+from ..config import load_params
+from ..dataset.raw import out_of_core
 from ..paths import unwritable
 from .batch import BatchRefused, predict_file
 from .model_source import load_model
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         # onnxruntime on every core, unless Dask already runs a partition per core
         model = load_model(args.root, params, args.source, threads=1 if partitions else 0)
         if partitions:
-            from ..engine.predict import predict_partitions
+            from .dask_batch import predict_partitions  # scale-out option
 
             result = predict_partitions(model, params, args.input, output)
         else:

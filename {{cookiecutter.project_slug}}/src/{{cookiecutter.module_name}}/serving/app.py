@@ -28,7 +28,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from ..config import Params, has_capability, load_params
+from .. import has_capability
+from ..config import Params, load_params
 from ..modeling.explain import Explainer, top_contributions
 from ..paths import MODEL_BACKGROUND
 from ..predict.model_source import PredictionModel, load_model

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ..monitoring.drift import Drift
+from .drift import Drift
 
 
 def make_grid(reference: np.ndarray, size: int) -> np.ndarray:

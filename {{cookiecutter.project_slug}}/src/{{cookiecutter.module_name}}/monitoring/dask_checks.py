@@ -1,14 +1,15 @@
 """`make monitor` on a batch bigger than memory (compute.engine: dask).
 
 Every partition of the batch is reduced to a `Summary`: how its columns parsed, their missing
-values, category counts, numeric values binned on a grid of reference values (engine/grid.py),
-the model's predictions binned or counted the same way, and the labels' scores. Summaries add
-up, pairwise, so memory holds a few partitions and their summaries, never the batch. The report
-rows come from the same functions as the in-memory monitor (monitoring/checks.py): counts,
-completeness, unknown categories, chi-square and scores are exact; KS and Wasserstein carry the
-grid's error bound. Free text is judged on a sample of the batch (CHART_ROWS rows, drawn from
-every partition): its unknown words and its drift (monitoring/text_drift.py). A batch no larger
-than one partition is checked in memory, as the pandas engine does.
+values, category counts, numeric values binned on a grid of reference values
+(monitoring/grid_drift.py), the model's predictions binned or counted the same way, and the
+labels' scores. Summaries add up, pairwise, so memory holds a few partitions and their
+summaries, never the batch. The report rows come from the same functions as the in-memory
+monitor (monitoring/checks.py): counts, completeness, unknown categories, chi-square and scores
+are exact; KS and Wasserstein carry the grid's error bound. Free text is judged on a sample of
+the batch (CHART_ROWS rows, drawn from every partition): its unknown words and its drift
+(monitoring/text_drift.py). A batch no larger than one partition is checked in memory, as the
+pandas engine does.
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ import pandas as pd
 
 from ..config import Params
 from ..dataset.schema import CATEGORICAL, NUMERIC, TEXT, Schema, to_numbers
+from ..engine.batches import open_batch
+from ..engine.cluster import dask_client
 from ..modeling.metrics import classification_scores, primary_metric
 from ..modeling.model import load_pipeline
-from ..monitoring import drift
-from ..monitoring.checks import (
+from ..paths import MODEL_DIR
+from . import drift
+from .checks import (
     ParsedColumn,
     completeness_check,
     drift_checks,
@@ -40,12 +44,9 @@ from ..monitoring.checks import (
     unknown_categories_check,
     unknown_words_check,
 )
-from ..monitoring.settings import MonitoringSettings
-from ..monitoring.text_drift import text_drift
-from ..paths import MODEL_DIR
-from .batches import open_batch
-from .cluster import dask_client
-from .grid import Bins, grid_drift, make_grid
+from .grid_drift import Bins, grid_drift, make_grid
+from .settings import MonitoringSettings
+from .text_drift import text_drift
 
 CHART_ROWS = 20_000  # rows of the batch the report's charts are drawn from (a sample)
 EXAMPLES = 10  # unknown categories named per column

@@ -17,8 +17,10 @@ import pandas as pd
 
 from ..config import Params
 from ..dataset.raw import UnreadableData
+from ..engine.batches import open_batch
+from ..engine.cluster import dask_client
 from ..paths import written
-from ..predict.batch import (
+from .batch import (
     SHOWN_ERRORS,
     BatchRefused,
     BatchResult,
@@ -26,10 +28,8 @@ from ..predict.batch import (
     check_columns,
     predictions_frame,
 )
-from ..predict.model_source import PredictionModel
-from ..predict.records import FieldError, RecordSchema
-from .batches import open_batch
-from .cluster import dask_client
+from .model_source import PredictionModel
+from .records import FieldError, RecordSchema
 
 
 def score_partition(

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from {{ cookiecutter.module_name }}.config import load_params
-from {{ cookiecutter.module_name }}.engine.grid import Bins, grid_drift, make_grid
 from {{ cookiecutter.module_name }}.monitoring import drift
+from {{ cookiecutter.module_name }}.monitoring.grid_drift import Bins, grid_drift, make_grid
 from {{ cookiecutter.module_name }}.monitoring.run import monitor
 
 RNG = np.random.default_rng(7)
