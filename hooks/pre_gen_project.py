@@ -12,30 +12,11 @@ import keyword
 import re
 import sys
 import unicodedata
+from pathlib import Path
 
 # Values arrive as JSON: quotes, backslashes and newlines in answers cannot break this file.
 CONTEXT = json.loads(r"""{{ cookiecutter | tojson }}""")
 
-# Import names the generated project depends on: a package with one of these names would
-# shadow the real library.
-DEPENDENCY_MODULES = {
-    "dvc",
-    "mlflow",
-    "sklearn",
-    "scikit_learn",
-    "pandas",
-    "numpy",
-    "scipy",
-    "pyarrow",
-    "yaml",
-    "pytest",
-    "ruff",
-    "joblib",
-    "matplotlib",
-    "skops",
-    "cloudpickle",
-    "hatchling",
-}
 # Names that collide with the project's own folders or confuse test discovery.
 PROJECT_FOLDERS = {"src", "test", "tests", "scripts", "data", "models", "reports", "notebooks"}
 
@@ -46,6 +27,10 @@ MAX_SLUG = 64
 # Answers written on one line of README.md, pyproject.toml, LICENSE and the YAML and JSON files.
 ONE_LINE_ANSWERS = ("project_name", "description", "author_name")
 MODULE = re.compile(r"^[a-z_][a-z0-9_]*$")
+# A requirement in pyproject.toml ("pandas>=2.1", 'boto3>=1.28', "dvc[s3]>=3.67"), and a
+# top-level import in the project's code.
+REQUIREMENT = re.compile(r"""["']([A-Za-z][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*[<>=!~;]""")
+IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", re.MULTILINE)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Characters that cannot appear unquoted in .dvc/config or a shell command line.
 UNSAFE_IN_URL = re.compile(r"[\s\"'#;`$\\]")
@@ -90,7 +75,22 @@ def check_one_line(question: str, text: str) -> str | None:
     return None
 
 
-def check_module_name(name: str) -> str | None:
+def dependency_modules(template_dir: str | None) -> set[str]:
+    """The import names a package called like the project's would shadow, read from the
+    template: the distributions its pyproject.toml names (normalised) and the top-level modules
+    its code imports (sklearn, yaml...). Empty when the template folder is not known: cruft
+    re-renders pass none, and the name was checked when the project was made."""
+    folders = list(Path(template_dir).glob("*cookiecutter.project_slug*")) if template_dir else []
+    names: set[str] = set()
+    for project in folders:
+        pyproject = (project / "pyproject.toml").read_text(encoding="utf-8")
+        names |= {re.sub(r"[-.]+", "_", name).lower() for name in REQUIREMENT.findall(pyproject)}
+        for module in project.rglob("*.py"):
+            names |= set(IMPORT.findall(module.read_text(encoding="utf-8")))
+    return names - set(sys.stdlib_module_names) - {"__future__"}
+
+
+def check_module_name(name: str, dependencies: set[str]) -> str | None:
     fix = "answer module_name with another name, e.g. 'my_project'"
     if not MODULE.match(name):
         return (
@@ -101,7 +101,7 @@ def check_module_name(name: str) -> str | None:
         return f"module_name {name!r} is a Python keyword: {fix}"
     if name in sys.stdlib_module_names:
         return f"module_name {name!r} would shadow the standard library module: {fix}"
-    if name in DEPENDENCY_MODULES:
+    if name in dependencies:
         return f"module_name {name!r} would shadow the {name!r} dependency: {fix}"
     if name in PROJECT_FOLDERS:
         return f"module_name {name!r} collides with the project folder of that name: {fix}"
@@ -167,7 +167,7 @@ def problems(context: dict) -> list[str]:
     checks = [
         *(check_one_line(question, context[question]) for question in ONE_LINE_ANSWERS),
         check_slug(context["project_slug"]),
-        check_module_name(context["module_name"]),
+        check_module_name(context["module_name"], dependency_modules(context.get("_repo_dir"))),
         check_email(context["author_email"]),
         check_dvc_remote(context["dvc_remote"], context["dvc_remote_url"]),
         check_mlflow(context["mlflow_tracking"], context["mlflow_server_url"]),

@@ -71,14 +71,31 @@ def test_valid_defaults_pass(pre):
         ("json", "standard library"),
         ("mlflow", "dependency"),
         ("sklearn", "dependency"),
+        ("pydantic", "dependency"),
+        ("xgboost", "dependency"),
         ("tests", "project folder"),
         ("café", "not a valid"),
         ("", "not a valid"),
     ],
 )
 def test_module_name_rules(pre, name, verdict):
-    problem = pre.check_module_name(name)
+    problem = pre.check_module_name(name, pre.dependency_modules(str(TEMPLATE_DIR)))
     assert (problem is None) if verdict is None else (verdict in problem and name in problem)
+
+
+def test_shadowed_names_come_from_the_projects_requirements_and_imports(pre, tmp_path):
+    names = pre.dependency_modules(str(TEMPLATE_DIR))
+    # distributions (normalised), and import names that differ from them
+    assert {"mlflow", "scikit_learn", "sklearn", "pyyaml", "yaml", "xgboost"} <= names
+    assert {"pydantic", "fastapi", "shap", "onnxruntime", "skl2onnx", "uvicorn"} <= names
+    assert {"dask", "kfp", "pytest", "ruff", "numpy"} <= names
+    assert not names & {"json", "pathlib", "__future__", "os"}  # the standard library's own
+    assert pre.dependency_modules(None) == set()  # cruft re-renders: checked at creation
+    project = tmp_path / "{{cookiecutter.project_slug}}"
+    (project / "src").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('dependencies = ["polars>=1", "my-lib[x]>=2"]')
+    (project / "src" / "code.py").write_text("import requests\nfrom tomli import loads\n")
+    assert pre.dependency_modules(str(tmp_path)) == {"polars", "my_lib", "requests", "tomli"}
 
 
 @pytest.mark.parametrize(
