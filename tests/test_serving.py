@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cookiecutter.main import cookiecutter
-from matrix import TEMPLATE_DIR
+from conftest import as_new_user, bake_project
 
 BIN = Path(sys.executable).parent
 # Both tasks and both monitoring values: what changes the deployment files.
@@ -27,20 +26,13 @@ VARIANTS = [
 
 @pytest.fixture(scope="module")
 def projects(tmp_path_factory) -> list[tuple[dict[str, str], Path]]:
-    home = tmp_path_factory.mktemp("serving-home")
-    (home / ".gitconfig").write_text("[user]\n\tname = T\n\temail = t@example.com\n")
     out = tmp_path_factory.mktemp("serving-bakes")
     baked = []
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HOME", str(home))
+        as_new_user(patch, tmp_path_factory.mktemp("serving-home"))
         for i, answers in enumerate(VARIANTS):
-            path = cookiecutter(
-                str(TEMPLATE_DIR),
-                no_input=True,
-                extra_context={**answers, "serving": "yes", "project_name": f"serve {i}"},
-                output_dir=str(out),
-            )
-            baked.append((answers, Path(path)))
+            project = bake_project(out, **answers, serving="yes", project_name=f"serve {i}")
+            baked.append((answers, project))
     return baked
 
 
@@ -68,7 +60,7 @@ def test_hadolint_does_find_problems(tmp_path):
 
 
 def test_dockerfile_is_multi_stage_non_root_with_healthcheck(projects):
-    for answers, project in projects:
+    for _, project in projects:
         text = (project / "Dockerfile").read_text(encoding="utf-8")
         lines = [line.strip() for line in text.splitlines()]
         assert lines.index("ARG BASE_IMAGE=python:3.12-slim-bookworm") < lines.index(
@@ -83,7 +75,8 @@ def test_dockerfile_is_multi_stage_non_root_with_healthcheck(projects):
         # Runtime dependencies only: no pipeline or dev tools in the image.
         for name in ("dvc", "pytest", "ruff", "pre-commit", "matplotlib"):
             assert f'"{name}' not in text
-        assert ('"scipy>=' in text) == (answers["monitoring"] == "yes")
+        # The API's own dependencies come from pyproject.toml's group, listed nowhere else.
+        assert "--group api" in text and '"fastapi' not in text and '"scipy' not in text
         assert f"python -m {project.name.replace('-', '_')}.serving --host" in runtime
 
 
