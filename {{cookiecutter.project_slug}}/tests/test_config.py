@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Annotated, ClassVar, Literal
 
 import pandas as pd
 import pytest
 import yaml
+from pydantic import Field
 
 from {{ cookiecutter.module_name }} import has_capability
-from {{ cookiecutter.module_name }}.config import SQLITE, TASKS, load_params
+from {{ cookiecutter.module_name }}.config import (
+    SQLITE,
+    TASKS,
+    MlflowSection,
+    Section,
+    environment_overrides,
+    load_params,
+    section,
+)
 from {{ cookiecutter.module_name }}.modeling.estimators import build_estimator
 
 from conftest import PROJECT_ROOT, project_params
@@ -97,6 +107,31 @@ def test_the_environment_overrides_the_tracking_store_and_alias(make_project, mo
     overridden = load_params(root).mlflow
     assert overridden.tracking_uri == "http://tracking.example:5000"
     assert overridden.model_alias == "challenger"
+
+
+class Knobs(Section):
+    ENV: ClassVar[dict[str, str]] = {"rows": "KNOB_ROWS", "fast": "KNOB_FAST", "mode": "KNOB_MODE"}
+    rows: Annotated[int, Field(gt=0)]
+    fast: bool
+    mode: Literal["a", "b"]
+
+
+def test_an_environment_override_is_converted_to_the_keys_type(monkeypatch):
+    assert environment_overrides("knobs", Knobs) == {}
+    monkeypatch.setenv("KNOB_ROWS", "8")
+    monkeypatch.setenv("KNOB_FAST", "true")
+    monkeypatch.setenv("KNOB_MODE", "")  # empty: not set
+    assert environment_overrides("knobs", Knobs) == {"rows": 8, "fast": True}
+    monkeypatch.setenv("KNOB_MODE", "c")
+    with pytest.raises(SystemExit, match=r"^params.yaml: knobs.mode: .*'c' .*KNOB_MODE\)$"):
+        environment_overrides("knobs", Knobs)
+
+
+def test_a_section_is_found_by_its_type():
+    params = load_params(PROJECT_ROOT)
+    assert section(params, MlflowSection) is params.mlflow
+    with pytest.raises(LookupError, match="Knobs"):
+        section(params, Knobs)
 
 
 def test_a_missing_params_file_says_where_to_run(tmp_path):

@@ -3,12 +3,15 @@
 `load_params()` is the only reader of params.yaml (through `read_params_file`, which a sweep
 also uses to vary its values): the stages, the monitor, the API and the CI
 helpers receive the `Params` it returns. Every section refuses unknown keys; environment
-variables that override a key are applied here too (see `Section.ENV`). Any mistake stops the
-program with one line naming the key and the fix, never a traceback.
+variables that override a key are applied here too (see `Section.ENV`), read and converted to
+the key's type by pydantic-settings. Any mistake stops the program with one line naming the key
+and the fix, never a traceback.
 
 An optional capability (monitoring/, serving/) brings its own section: a sub-package whose
-`settings.py` defines `PARAMS_SECTIONS = {"name": SectionModel}`. Removing the sub-package
-removes the section, and a leftover section in params.yaml is then reported as unknown.
+`settings.py` defines `PARAMS_SECTIONS = {"name": SectionModel}`, and a typed accessor for it
+(`monitoring_settings(params) -> MonitoringSettings`, built on `section`). Removing the
+sub-package removes the section, and a leftover section in params.yaml is then reported as
+unknown.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from pydantic import (
     ValidationError,
     create_model,
 )
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PARAMS_FILE = "params.yaml"
 TASKS = ("classification", "regression")
@@ -184,6 +188,47 @@ class Params(Section):
         return self.split.stratify and self.data.task == "classification"
 
 
+def section(params: Params, model: type[Section]) -> Any:
+    """The section of `params` that `model` validates. A capability's section is added to
+    Params when the program starts (`params_model`): editors and type checkers know it through
+    the capability's accessor, typed by its return annotation (`monitoring_settings`...)."""
+    for name in type(params).model_fields:
+        value = getattr(params, name)
+        if isinstance(value, model):
+            return value
+    raise LookupError(f"params.yaml has no {model.__name__} section in this project")
+
+
+class _Environment(BaseSettings):
+    """Reads a section's environment variables (an empty one is unset)."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, env_ignore_empty=True, extra="ignore")
+
+
+def environment_overrides(name: str, model: type[Section]) -> dict[str, Any]:
+    """The keys of section `name` that environment variables set (`model.ENV`), each value
+    converted to the key's type ("8" to 8 for a number, "true" to True for a boolean)."""
+    if not model.ENV:
+        return {}
+    fields: dict[str, Any] = {
+        key: (model.model_fields[key].annotation | None, Field(None, validation_alias=variable))
+        for key, variable in model.ENV.items()
+    }
+    reader = create_model(f"{model.__name__}Environment", __base__=_Environment, **fields)
+    try:
+        values = reader().model_dump()
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        variable = str(first["loc"][0])
+        key = next(key for key, value in model.ENV.items() if value == variable)
+        message = first["msg"].removeprefix("Value error, ")
+        raise SystemExit(
+            f"params.yaml: {name}.{key}: {message[:1].lower()}{message[1:]}, got "
+            f"{first.get('input')!r} (set by the environment variable {variable})"
+        ) from None
+    return {key: value for key, value in values.items() if value is not None}
+
+
 @cache
 def params_model() -> type[Params]:
     """Params plus the sections of the capabilities present (see the module docstring)."""
@@ -220,12 +265,11 @@ def load_params(root: Path | str = ".") -> Params:
     model = params_model()
     overridden = {}  # "section.key" -> the environment variable that set it
     for name, field in model.model_fields.items():
-        section = raw.get(name)
-        if isinstance(section, dict):
-            for key, variable in getattr(field.annotation, "ENV", {}).items():
-                if os.environ.get(variable):
-                    section[key] = os.environ[variable]
-                    overridden[f"{name}.{key}"] = variable
+        written = raw.get(name)
+        if isinstance(written, dict):
+            for key, value in environment_overrides(name, field.annotation).items():
+                written[key] = value
+                overridden[f"{name}.{key}"] = field.annotation.ENV[key]
     try:
         params = model.model_validate(raw)
     except ValidationError as error:

@@ -12,7 +12,7 @@ import pytest
 
 from {{ cookiecutter.module_name }}.config import load_params
 from {{ cookiecutter.module_name }}.dataset.schema import Schema
-from {{ cookiecutter.module_name }}.engine.batches import partitions
+from {{ cookiecutter.module_name }}.engine.partitions import partitions
 from {{ cookiecutter.module_name }}.paths import SCHEMA_FILE, TEST_DATA, TRAIN_DATA
 from {{ cookiecutter.module_name }}.pipeline import prepare
 

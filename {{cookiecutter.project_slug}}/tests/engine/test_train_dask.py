@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.module_name }}.config import load_params
-from {{ cookiecutter.module_name }}.engine.batches import partitions
+from {{ cookiecutter.module_name }}.engine.partitions import partitions
 from {{ cookiecutter.module_name }}.modeling.labelled_xgboost import LabelledXGBClassifier
 from {{ cookiecutter.module_name }}.modeling.model import load_pipeline
 from {{ cookiecutter.module_name }}.paths import MODEL_DIR, MODEL_ONNX_CHECK, TRAIN_DATA

@@ -7,21 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import Params
-from ..dataset.raw import PARQUET_SUFFIXES, UnreadableData
-
-MB = 1 << 20
-
-
-def is_parquet(path: Path) -> bool:
-    if path.is_dir():
-        return any(file.suffix.lower() in PARQUET_SUFFIXES for file in path.iterdir())
-    return path.suffix.lower() in PARQUET_SUFFIXES
-
-
-def batch_bytes(path: Path) -> int:
-    if path.is_dir():
-        return sum(file.stat().st_size for file in path.rglob("*") if file.is_file())
-    return path.stat().st_size
+from ..dataset.raw import UnreadableData
+from .partitions import MB, is_parquet
+from .settings import compute_settings
 
 
 def open_batch(path: Path, params: Params):
@@ -39,7 +27,7 @@ def open_batch(path: Path, params: Params):
                 sep=params.data.sep,
                 dtype=str,
                 encoding="utf-8-sig",
-                blocksize=int(params.compute.partition_mb * MB),
+                blocksize=int(compute_settings(params).partition_mb * MB),
                 keep_default_na=True,
             )
     except UnicodeDecodeError:
@@ -50,21 +38,3 @@ def open_batch(path: Path, params: Params):
     if len(frame.columns) == 0:
         raise UnreadableData(f"{path} has no columns")
     return frame
-
-
-def partitions(path: Path, partition_mb: float) -> int:
-    """How many partitions the batch makes: Parquet row groups (from the files' footers), or
-    CSV bytes over compute.partition_mb (rounded up)."""
-    if is_parquet(path):
-        import pyarrow.parquet as pq
-
-        files = sorted(path.rglob("*")) if path.is_dir() else [path]
-        groups = 0
-        for file in files:
-            if file.suffix.lower() in PARQUET_SUFFIXES:
-                try:
-                    groups += pq.ParquetFile(file).metadata.num_row_groups
-                except Exception:  # unreadable: open_batch names the problem
-                    groups += 1
-        return groups
-    return -(-batch_bytes(path) // int(partition_mb * MB))

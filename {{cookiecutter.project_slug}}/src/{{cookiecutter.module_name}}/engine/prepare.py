@@ -51,6 +51,7 @@ from ..paths import SCHEMA_FILE, TEST_DATA, TRAIN_DATA, written
 from .batches import is_parquet, open_batch
 from .cluster import dask_client
 from .csv_types import TextFacts, as_read, plain_text, text_facts
+from .settings import compute_settings
 
 ALL_ROWS = "rows"  # the one stratum of a split that is not stratified
 
@@ -65,7 +66,7 @@ def prepare_partitions(root: Path, params: Params) -> Schema:
     except UnreadableData as error:
         raise SystemExit(str(error)) from None
     check_target_column(frame.columns, data)
-    with dask_client(params.compute):
+    with dask_client(compute_settings(params)):
         parts = frame.to_delayed()
         offsets, kinds, sample = survey(parts, params, as_text=not is_parquet(path))
         schema = infer_schema(typed(sample, kinds, data.decimal), data)
@@ -90,7 +91,7 @@ def survey(parts: list, params: Params, as_text: bool) -> tuple[np.ndarray, dict
     rows' positions in the file)."""
     import dask
 
-    seed, per_part = params.split.seed, math.ceil(params.compute.schema_rows / len(parts))
+    seed, per_part = params.split.seed, math.ceil(compute_settings(params).schema_rows / len(parts))
     looked = dask.compute(
         *[
             dask.delayed(look)(part, per_part, seed + i, as_text, params.data.decimal)

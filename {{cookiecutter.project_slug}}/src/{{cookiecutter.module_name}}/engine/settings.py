@@ -7,8 +7,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field
 
-from ..config import Section
-from .batches import partitions
+from ..config import Params, Section, section
+from .partitions import partitions
 
 
 class ComputeSettings(Section):
@@ -35,3 +35,7 @@ class ComputeSettings(Section):
 
 
 PARAMS_SECTIONS = {"compute": ComputeSettings}
+
+
+def compute_settings(params: Params) -> ComputeSettings:
+    return section(params, ComputeSettings)

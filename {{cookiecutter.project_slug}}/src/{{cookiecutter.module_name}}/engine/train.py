@@ -22,6 +22,7 @@ from ..config import Params
 from ..dataset.schema import Schema
 from ..paths import TRAIN_DATA
 from .cluster import dask_client
+from .settings import compute_settings
 
 DISTRIBUTED_FAMILIES = ("xgboost",)
 
@@ -57,7 +58,7 @@ def fit_on_cluster(
         for part in parts
     ]
     classification = schema.task == "classification"
-    with dask_client(params.compute) as client:
+    with dask_client(compute_settings(params)) as client:
         labels = frame[schema.target]
         classes = np.unique(labels.dropna().compute()) if classification else None
         codes = dask.delayed(_codes, pure=True)

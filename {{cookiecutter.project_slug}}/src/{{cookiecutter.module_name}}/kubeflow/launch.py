@@ -14,6 +14,7 @@ from pathlib import Path
 from ..config import Params
 from ..paths import METRICS_FILE
 from .pipeline import LOCAL_ROOT, build, compile_pipeline, configured_tracking
+from .settings import kubeflow_settings
 
 CONNECT_SECONDS = 5
 LOCAL_METRICS = Path("build/kfp/metrics.json")
@@ -43,7 +44,8 @@ def run_locally(params: Params, root: Path) -> dict:
 def submit(params: Params, root: Path) -> tuple[object, str]:
     """Submit a run to kubeflow.host (its client and run id); one line when it does not answer
     within seconds."""
-    host = params.kubeflow.host.rstrip("/")
+    kubeflow = kubeflow_settings(params)
+    host = kubeflow.host.rstrip("/")
     tracking = configured_tracking(params)
     if not tracking:
         raise SystemExit(
@@ -65,7 +67,7 @@ def submit(params: Params, root: Path) -> tuple[object, str]:
     run = client.create_run_from_pipeline_package(
         str(package),
         arguments={"tracking_uri": tracking},
-        experiment_name=params.kubeflow.experiment,
+        experiment_name=kubeflow.experiment,
     )
     return client, run.run_id
 
@@ -91,14 +93,15 @@ def wait_for(client, run_id: str, minutes: float) -> str:
 def launch(params: Params, root: Path, wait: bool) -> str:
     """Run the pipeline here, or submit it (and, with `wait`, see it through); what happened,
     as one line."""
-    if not params.kubeflow.host:
+    kubeflow = kubeflow_settings(params)
+    if not kubeflow.host:
         metrics = run_locally(params, root)
         scores = ", ".join(
             f"{name} {value:.4f}" for name, value in metrics.items() if isinstance(value, float)
         )
         return f"pipeline ran here (kfp.local): {scores}; outputs in {root / LOCAL_ROOT}/"
     client, run_id = submit(params, root)
-    where = f"run {run_id} on {params.kubeflow.host}"
+    where = f"run {run_id} on {kubeflow.host}"
     if not wait:
         return f"submitted {where}"
-    return f"{where}: {wait_for(client, run_id, params.kubeflow.wait_minutes)}"
+    return f"{where}: {wait_for(client, run_id, kubeflow.wait_minutes)}"

@@ -12,6 +12,7 @@ from pathlib import Path
 from kfp import dsl
 
 from ..config import SQLITE, Params
+from .settings import kubeflow_settings
 from .steps import components
 
 PIPELINE_FILE = Path("build/kfp/pipeline.yaml")
@@ -27,12 +28,12 @@ def configured_tracking(params: Params) -> str:
 def build(params: Params):
     """The pipeline function, its steps in the configured image; its arguments default to what
     a cluster run uses (kfp-run passes this machine's values)."""
-    steps = components(params.kubeflow.image)
+    steps = components(kubeflow_settings(params).image)
     package = __package__.rsplit(".", 1)[0]
 
     @dsl.pipeline(name=params.mlflow.experiment_name, description="prepare -> train -> evaluate")
     def project_pipeline(
-        project: str = params.kubeflow.project_dir,
+        project: str = kubeflow_settings(params).project_dir,
         package: str = package,
         tracking_uri: str = configured_tracking(params),
     ):

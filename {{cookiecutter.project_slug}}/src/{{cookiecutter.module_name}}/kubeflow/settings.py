@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import BeforeValidator, Field
 
-from ..config import Section, Text
+from ..config import Params, Section, Text, section
 
 
 class KubeflowSettings(Section):
@@ -21,3 +21,7 @@ class KubeflowSettings(Section):
 
 
 PARAMS_SECTIONS = {"kubeflow": KubeflowSettings}
+
+
+def kubeflow_settings(params: Params) -> KubeflowSettings:
+    return section(params, KubeflowSettings)

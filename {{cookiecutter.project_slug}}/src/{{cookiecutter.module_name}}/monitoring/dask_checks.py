@@ -27,6 +27,7 @@ from ..config import Params
 from ..dataset.schema import CATEGORICAL, NUMERIC, TEXT, Schema, to_numbers
 from ..engine.batches import open_batch
 from ..engine.cluster import dask_client
+from ..engine.settings import compute_settings
 from ..modeling.metrics import classification_scores, primary_metric
 from ..modeling.model import load_pipeline
 from ..paths import MODEL_DIR
@@ -237,7 +238,7 @@ def check_batch(
     if model is None:
         print(f"prediction drift skipped: {MODEL_DIR} not found (run `dvc repro`)")
     plan = build_plan(root, schema, settings, reference, params, columns, model, frame.npartitions)
-    with dask_client(params.compute):
+    with dask_client(compute_settings(params)):
         shipped = dask.delayed(plan, pure=True)
         level = [dask.delayed(summarise)(part, shipped) for part in frame.to_delayed()]
         while len(level) > 1:  # add pairwise: a tree, so no one sum waits for every partition
@@ -266,7 +267,7 @@ def build_plan(
     model: Any,
     partitions: int,
 ) -> Plan:
-    size = params.compute.drift_grid
+    size = compute_settings(params).drift_grid
     tested = drift_columns(schema, settings, columns)
     grids = {}
     for column, kind in tested.items():

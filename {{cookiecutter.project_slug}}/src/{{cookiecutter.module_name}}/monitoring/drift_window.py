@@ -28,7 +28,7 @@ from ..config import Params
 from ..dataset.schema import Schema
 from ..paths import SCHEMA_FILE
 from .checks import check_schema, feature_drift
-from .settings import MonitoringSettings
+from .settings import MonitoringSettings, monitoring_settings
 
 LOGGER = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class DriftWindow:
         """The window of the project at `root`: its reference data and schema, and
         monitoring.serving_window rows (raises FileNotFoundError before `make repro`)."""
         root = Path(root)
-        settings = params.monitoring
+        settings = monitoring_settings(params)
         schema = Schema.load(root / SCHEMA_FILE)
         reference = pd.read_parquet(root / settings.reference)
         options.setdefault("size", settings.serving_window)

@@ -15,7 +15,7 @@ from ..dataset.raw import UnreadableData, out_of_core, read_table
 from ..dataset.schema import Schema, to_numbers
 from ..paths import SCHEMA_FILE
 from .checks import check_model, check_quality, check_schema, feature_drift
-from .settings import MonitoringSettings
+from .settings import MonitoringSettings, monitoring_settings
 from .verdict import STATUS, UNUSABLE, decide
 
 REPORT_DIR = Path("reports/monitoring")
@@ -76,7 +76,7 @@ def monitor(
     reference = current = schema = None
     try:
         params = params or load_params(root)
-        settings = params.monitoring
+        settings = monitoring_settings(params)
         report["settings"] = settings.model_dump()
         for needed in (SCHEMA_FILE, Path(settings.reference)):
             if not (root / needed).is_file():

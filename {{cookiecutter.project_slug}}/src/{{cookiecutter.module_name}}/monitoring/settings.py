@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, PositiveInt, StringConstraints
 
-from ..config import Section, Share
+from ..config import Params, Section, Share, section
 
 # Checks the retraining policy may list as critical (any failure of one warrants retraining).
 CriticalCheck = Literal[
@@ -55,3 +55,7 @@ class MonitoringSettings(Section):
 
 
 PARAMS_SECTIONS = {"monitoring": MonitoringSettings}
+
+
+def monitoring_settings(params: Params) -> MonitoringSettings:
+    return section(params, MonitoringSettings)

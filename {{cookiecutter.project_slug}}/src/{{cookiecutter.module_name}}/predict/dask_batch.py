@@ -19,6 +19,7 @@ from ..config import Params
 from ..dataset.raw import UnreadableData
 from ..engine.batches import open_batch
 from ..engine.cluster import dask_client
+from ..engine.settings import compute_settings
 from ..paths import written
 from .batch import (
     SHOWN_ERRORS,
@@ -60,7 +61,7 @@ def predict_partitions(
     parts_dir.mkdir(parents=True)
     result = BatchResult()
     try:
-        with dask_client(params.compute):
+        with dask_client(compute_settings(params)):
             shipped = dask.delayed(model, pure=True), dask.delayed(records, pure=True)
             tasks = [
                 dask.delayed(score_partition)(part, *shipped, parts_dir / f"{i:06d}.parquet")

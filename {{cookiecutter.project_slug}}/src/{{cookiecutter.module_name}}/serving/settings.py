@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import PositiveFloat, PositiveInt
 
-from ..config import Section
+from ..config import Params, Section, section
 
 
 class ServingSettings(Section):
@@ -16,3 +16,7 @@ class ServingSettings(Section):
 
 
 PARAMS_SECTIONS = {"serving": ServingSettings}
+
+
+def serving_settings(params: Params) -> ServingSettings:
+    return section(params, ServingSettings)
