@@ -21,6 +21,7 @@ from {{ cookiecutter.module_name }}.dataset.schema import DATETIME, NUMERIC, Sch
 from {{ cookiecutter.module_name }}.modeling.model import load_pipeline
 from {{ cookiecutter.module_name }}.paths import MODEL_DIR, RUN_FILE, TEST_DATA
 from {{ cookiecutter.module_name }}.serving.app import create_app
+from {{ cookiecutter.module_name }}.serving.routes import MODEL_ROUTES
 
 from conftest import PROJECT_ROOT
 
@@ -279,6 +280,34 @@ def test_numbers_may_be_written_as_integers_or_floats(client, rows):
         for written in (int(value), float(value)):
             answer = client.post("/predict", json={"records": [{**rows[0], name: written}]})
             assert answer.status_code == 200, answer.text
+
+
+def test_every_route_is_counted_by_name_and_described_in_the_docs(client):
+    served = {route.path for route in client.app.routes}
+    assert set(MODEL_ROUTES) <= served
+    client.get("/wp-login.php")  # a scanner's guess: counted as "other", not by its path
+    text = client.get("/metrics").text
+    assert 'api_requests_total{endpoint="other",method="GET",status="404"}' in text
+    assert "wp-login" not in text
+    docs = (PROJECT_ROOT / "docs" / "serving.md").read_text(encoding="utf-8")
+    generated = {"/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}  # FastAPI's own
+    assert not {path for path in served - generated if f"`{path}" not in docs}
+
+
+def test_a_new_route_is_counted_under_its_path(pipeline_run, monkeypatch):
+    """docs/customise.md, "Add an API route": a route added beside the others."""
+    monkeypatch.setenv("API_TOKEN", "s3cret")
+    app = create_app(pipeline_run["root"])
+
+    @app.get("/version")
+    async def version() -> dict[str, str]:
+        return {"version": "1"}
+
+    with TestClient(app) as client:
+        assert client.get("/version").json() == {"version": "1"}  # not a model route: open
+        assert client.post("/predict", json={"records": []}).status_code == 401
+        text = client.get("/metrics").text
+    assert 'api_requests_total{endpoint="/version",method="GET",status="200"} 1.0' in text
 
 
 def test_missing_values_are_allowed(client, rows):

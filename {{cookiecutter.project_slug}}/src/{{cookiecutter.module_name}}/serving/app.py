@@ -43,6 +43,8 @@ from .openapi import (
     request_body,
     response_model,
 )
+from .routes import EXPLAIN, HEALTH, METRICS, MODEL_ROUTES, PREDICT, READY
+from .settings import serving_settings
 from .telemetry import ApiMetrics, BodyLimit, MetricsMiddleware
 
 LOGGER = logging.getLogger(__name__)
@@ -54,6 +56,7 @@ def create_app(root: Path | str = ".", params: Params | None = None) -> FastAPI:
     why with a 503, and loading is retried every serving.reload_seconds until it works."""
     root = Path(root).resolve()
     params = params or load_params(root)
+    serving = serving_settings(params)
     metrics = ApiMetrics(CollectorRegistry())
     app = FastAPI(
         title=f"{params.mlflow.registered_model_name} prediction API",
@@ -62,12 +65,17 @@ def create_app(root: Path | str = ".", params: Params | None = None) -> FastAPI:
         lifespan=reload_until_loaded,
     )
     # The last added runs first: every request is counted and logged, 401s and 413s included.
-    app.add_middleware(BodyLimit, max_bytes=params.serving.max_request_bytes)
+    app.add_middleware(BodyLimit, max_bytes=serving.max_request_bytes)
     if token := api_token():
         app.add_middleware(BearerToken, token=token)
         generated = app.openapi
         app.openapi = lambda: document_bearer(generated())  # type: ignore[method-assign]
-    app.add_middleware(MetricsMiddleware, metrics=metrics, access_log=params.serving.access_log)
+    app.add_middleware(
+        MetricsMiddleware,
+        metrics=metrics,
+        access_log=serving.access_log,
+        paths=lambda: {route.path for route in app.routes},
+    )
     state = app.state
     state.root, state.params, state.metrics = root, params, metrics
     state.served, state.problem, state.drift = None, "", None
@@ -111,10 +119,10 @@ def attempt_loading(app: FastAPI) -> PredictionModel | None:
 def install(app: FastAPI, served: PredictionModel) -> None:
     """Serve `served`: the real /predict replaces the 503 one; the drift gauges start."""
     state = app.state
-    app.router.routes = [r for r in app.router.routes if r.path not in ("/predict", "/explain")]
+    app.router.routes = [r for r in app.router.routes if r.path not in MODEL_ROUTES]
     state.drift = drift_gauges(state.root, state.params, state.metrics.registry)
     records = RecordSchema(served.schema, state.params.data.decimal)
-    max_rows = state.params.serving.max_batch_rows
+    max_rows = serving_settings(state.params).max_batch_rows
     add_predict(app, served, records, max_rows, state.metrics, state.drift)
     add_explain(app, served, records, max_rows, state.params.explain.top_features)
     app.openapi_schema = None  # the request schema is the model's
@@ -128,7 +136,7 @@ async def reload_until_loaded(app: FastAPI) -> AsyncIterator[None]:
 
     async def retry() -> None:
         while app.state.served is None:
-            await asyncio.sleep(app.state.params.serving.reload_seconds)
+            await asyncio.sleep(serving_settings(app.state.params).reload_seconds)
             served = await asyncio.to_thread(attempt_loading, app)
             if served is not None:
                 install(app, served)
@@ -140,7 +148,7 @@ async def reload_until_loaded(app: FastAPI) -> AsyncIterator[None]:
 
 
 def add_unavailable(app: FastAPI) -> None:
-    for path in ("/predict", "/explain"):
+    for path in MODEL_ROUTES:
 
         @app.post(path, responses={503: {"description": "No model loaded"}})
         async def unavailable() -> JSONResponse:
@@ -152,12 +160,12 @@ def add_probes(app: FastAPI) -> None:
     """/health, /ready and /metrics, answered from the app's state (the model may come later)."""
     state = app.state
 
-    @app.get("/health", tags=["probes"])
+    @app.get(HEALTH, tags=["probes"])
     async def health() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.get("/ready", tags=["probes"], responses={503: {"description": "No model loaded"}})
+    @app.get(READY, tags=["probes"], responses={503: {"description": "No model loaded"}})
     async def ready() -> JSONResponse:
         """Readiness: a model is loaded and can predict."""
         served = state.served
@@ -165,7 +173,7 @@ def add_probes(app: FastAPI) -> None:
             return JSONResponse({"status": "unavailable", "reason": state.problem}, 503)
         return JSONResponse({"status": "ready", "model": served.info, "scorer": served.scorer})
 
-    @app.get("/metrics", tags=["probes"], response_class=Response)
+    @app.get(METRICS, tags=["probes"], response_class=Response)
     async def prometheus() -> Response:
         """Prometheus metrics: requests, latency, predictions, model version (and drift)."""
         if state.drift is not None:
@@ -188,7 +196,7 @@ def add_predict(
     ids = records_schema.ids
 
     @app.post(
-        "/predict",
+        PREDICT,
         response_model=response_model(classes, ids),
         openapi_extra={"requestBody": request_body(records_schema, max_rows)},
         responses={
@@ -232,7 +240,7 @@ def add_explain(
     ids = records_schema.ids
 
     @app.post(
-        "/explain",
+        EXPLAIN,
         openapi_extra={"requestBody": request_body(records_schema, max_rows)},
         response_model=explain_response_model(ids),
         responses={

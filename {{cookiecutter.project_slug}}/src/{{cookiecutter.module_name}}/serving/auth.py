@@ -8,8 +8,9 @@ import json
 import os
 from typing import Any
 
+from .routes import MODEL_ROUTES
+
 TOKEN_VARIABLE = "API_TOKEN"
-PROTECTED = ("/predict", "/explain")
 
 
 def api_token() -> str | None:
@@ -23,7 +24,7 @@ class BearerToken:
         self.app, self.expected = app, f"Bearer {token}".encode()
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"] in PROTECTED:
+        if scope["type"] == "http" and scope["path"] in MODEL_ROUTES:
             given = dict(scope["headers"]).get(b"authorization", b"")
             if not hmac.compare_digest(given, self.expected):
                 payload = json.dumps({"detail": "missing or wrong bearer token"}).encode()
@@ -49,7 +50,7 @@ def document_bearer(schema: dict[str, Any]) -> dict[str, Any]:
         "scheme": "bearer",
         "description": f"the {TOKEN_VARIABLE} the server was started with",
     }
-    for path in PROTECTED:
+    for path in MODEL_ROUTES:
         for operation in schema.get("paths", {}).get(path, {}).values():
             operation["security"] = [{SCHEME: []}]
             operation.setdefault("responses", {})["401"] = {

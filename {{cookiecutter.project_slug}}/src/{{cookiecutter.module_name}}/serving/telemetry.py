@@ -5,16 +5,17 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable, Container
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from .routes import METRICS
 
 LOGGER = logging.getLogger(__name__)
 # Latency buckets in seconds: fine below 25 ms, where a healthy one-row prediction lands.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 ROWS_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000)
-# Endpoints measured under their own name; anything else (404s, scans) is "other".
-ENDPOINTS = ("/predict", "/explain", "/health", "/ready", "/metrics", "/docs", "/openapi.json")
 
 
 class ApiMetrics:
@@ -74,8 +75,16 @@ class ApiMetrics:
 class MetricsMiddleware:
     """Count and time every request (pure ASGI: cheaper than BaseHTTPMiddleware); log JSON."""
 
-    def __init__(self, app: Any, metrics: ApiMetrics, access_log: bool) -> None:
-        self.app, self.metrics, self.access_log = app, metrics, access_log
+    def __init__(
+        self,
+        app: Any,
+        metrics: ApiMetrics,
+        access_log: bool,
+        paths: Callable[[], Container[str]],
+    ) -> None:
+        """`paths`: the app's route paths, asked for at each request (routes change when a
+        model is loaded)."""
+        self.app, self.metrics, self.access_log, self.paths = app, metrics, access_log, paths
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -95,11 +104,13 @@ class MetricsMiddleware:
         finally:
             elapsed = time.perf_counter() - start
             path = scope["path"]
-            endpoint = path if path in ENDPOINTS else "other"
+            # Requests to the app's routes are counted under their path; anything else (404s,
+            # scans) under "other", so a scanner cannot grow the metrics without bound.
+            endpoint = path if path in self.paths() else "other"
             code = str(status)
             self.metrics.requests.labels(endpoint, scope["method"], code).inc()
             self.metrics.latency.labels(endpoint, code).observe(elapsed)
-            if self.access_log and endpoint != "/metrics":
+            if self.access_log and endpoint != METRICS:
                 LOGGER.info(
                     "request",
                     extra={
