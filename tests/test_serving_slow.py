@@ -21,9 +21,7 @@ import pwd
 import re
 import secrets
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -35,14 +33,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import as_new_user, git
-from matrix import TEMPLATE_DIR
+from conftest import as_new_user, bake_project, git
+from helpers import BIN, background, free_port, run, tail, wait_for
 from packaging.requirements import Requirement
-from test_generated_project import free_port, run
 
 pytestmark = pytest.mark.slow
 
-BIN = Path(sys.executable).parent  # uv and schemathesis' `st` come with the dev requirements
 MODEL = "my-ml-project"  # the registered model of a default bake
 SPECIES = {"Adelie", "Chinstrap", "Gentoo"}
 # Every schemathesis check that applies to a stateless API without authentication. Left out:
@@ -61,53 +57,6 @@ CHECKS = (
     "unsupported_method",
     "allow_header_conformance",
 )
-
-
-def tail(log: Path, size: int = 4000) -> str:
-    return log.read_text(errors="replace")[-size:] if log.exists() else "(no log)"
-
-
-@contextlib.contextmanager
-def background(cmd: list[str], cwd: Path, log: Path, **env: str) -> Iterator[subprocess.Popen]:
-    """A server in a process group of its own, stopped with all its children on the way out."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            cmd,
-            cwd=cwd,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **env},
-            start_new_session=True,
-        )
-    try:
-        yield process
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=30)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # whatever of the group is still there
-        process.wait()
-
-
-def wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 180) -> bytes:
-    """The body of the first answer to GET url; fails with the server's log if the server
-    exits, answers with an error (the API's 503: no model, it will not load later) or never
-    answers."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as answer:
-                return answer.read()
-        except urllib.error.HTTPError as error:
-            pytest.fail(f"GET {url}: {error.code} {error.read()!r}\n{tail(log)}", pytrace=False)
-        except OSError:
-            pass
-        command = " ".join(map(str, process.args))[:300]
-        assert process.poll() is None, f"{command}: exited {process.returncode}\n{tail(log)}"
-        assert time.monotonic() < deadline, f"{url} did not answer in {timeout} s:\n{tail(log)}"
-        time.sleep(0.5)
 
 
 def http_json(
@@ -341,7 +290,7 @@ class Trained:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, cookies_session) -> Iterator[Trained]:
+def trained(tmp_path_factory) -> Iterator[Trained]:
     """A project baked with mlflow_tracking=server, set up, then trained by `make repro`
     against an MLflow server on PostgreSQL. It is built before conftest's per-test home exists,
     so it gets one of its own the same way (package caches kept, a git identity); uv on PATH."""
@@ -356,9 +305,7 @@ def trained(tmp_path_factory, cookies_session) -> Iterator[Trained]:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         answers = {"mlflow_tracking": "server", "mlflow_server_url": url}
-        baked = cookies_session.bake(extra_context=answers, template=str(TEMPLATE_DIR))
-        assert baked.exception is None, baked.exception
-        project = baked.project_path
+        project = bake_project(scratch / "bake", **answers)
         # The stack's credentials, as the README says: in .env (git-ignored), which make exports.
         login = ("team-admin", secrets.token_urlsafe(16))
         (project / ".env").write_text(

@@ -8,14 +8,11 @@ outcome each page promises is then checked on the project.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime
 import json
 import os
 import random
-import re
-import signal
 import subprocess
 import sys
 import urllib.request
@@ -23,54 +20,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TEMPLATE_DIR, git
+from conftest import git
+from helpers import background, free_port, run_page, wait_for
 
 pytestmark = pytest.mark.slow
 
-TUTORIALS = TEMPLATE_DIR / "docs" / "tutorials"
 TEAM_SECRET = "team-setup-secret-never-logged-51d2"  # pragma: allowlist secret
-BLOCK = re.compile(r"^```(bash|yaml)\n(.*?)^```", re.MULTILINE | re.DOTALL)
-# Applies a yaml block to params.yaml (run by the page's script with the project's Python).
-EDIT_PARAMS = """
-import sys, yaml
-params = yaml.safe_load(open("params.yaml"))
-for section, values in yaml.safe_load(sys.stdin).items():
-    params.setdefault(section, {}).update(values)
-open("params.yaml", "w").write(yaml.safe_dump(params, sort_keys=False))
-"""
-
-
-def page_script(page: Path) -> str:
-    """The page's blocks as one bash script."""
-    lines = ["set -euo pipefail"]
-    for language, body in BLOCK.findall(page.read_text(encoding="utf-8")):
-        if language == "bash":
-            lines.append(body)
-        else:
-            lines.append(f".venv/bin/python -c '{EDIT_PARAMS}' <<'YAML'\n{body}YAML")
-    return "\n".join(lines) + "\n"
-
-
-def run_page(project: Path, name: str, **env: str) -> str:
-    """Run the page's blocks in `project`, with `env` added to the environment."""
-    script = page_script(TUTORIALS / name)
-    assert script.count("\n") > 2, f"{name} has no runnable block"
-    process = subprocess.Popen(
-        ["bash", "-c", script],
-        cwd=project,
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # the page's background jobs are stopped with it
-    )
-    try:
-        output, _ = process.communicate(timeout=900)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-    assert process.returncode == 0, f"{name}:\n{output[-4000:]}"
-    return output
 
 
 def json_objects(output: str) -> list[dict]:
@@ -157,8 +112,6 @@ def check_team_setup(project: Path, scratch: Path) -> None:
     server keeping its artifacts there: the server is installed apart, with boto3, as a team's
     is; the project reaches the bucket with the credentials of its `.env` only."""
     import boto3  # moto's dependency, in the template's environment
-    from test_generated_project import free_port
-    from test_s3_slow import background, wait_for
 
     s3_port, mlflow_port = free_port(), free_port()
     endpoint, server_url = f"http://127.0.0.1:{s3_port}", f"http://127.0.0.1:{mlflow_port}"
@@ -183,7 +136,7 @@ def check_team_setup(project: Path, scratch: Path) -> None:
     moto = [str(tools / "moto_server"), "-H", "127.0.0.1", "-p", str(s3_port)]
     server_env = {**clean, **credentials, "MLFLOW_S3_ENDPOINT_URL": endpoint}
     with background(moto, scratch, scratch / "s3.log", clean) as s3:
-        wait_for(f"{endpoint}/", s3, "the S3 server")
+        wait_for(f"{endpoint}/", s3, scratch / "s3.log")
         bucket = boto3.client(
             "s3",
             endpoint_url=endpoint,
@@ -194,7 +147,7 @@ def check_team_setup(project: Path, scratch: Path) -> None:
         for name in ("ml-team", "mlflow-artifacts"):
             bucket.create_bucket(Bucket=name)
         with background(server, scratch, scratch / "mlflow.log", server_env) as mlflow:
-            wait_for(f"{server_url}/health", mlflow, "the MLflow server", timeout=300)
+            wait_for(f"{server_url}/health", mlflow, scratch / "mlflow.log", timeout=300)
             # What the reader writes in .env, as the page says; the page does the rest.
             with (project / ".env").open("a") as dotenv:
                 dotenv.writelines(f"{key}={value}\n" for key, value in credentials.items())
