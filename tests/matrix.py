@@ -62,3 +62,41 @@ def pairwise(choices: dict[str, list[str]]) -> list[dict[str, str]]:
 
 def case_id(row: dict[str, str]) -> str:
     return "-".join(row.values())
+
+
+REMOTE_URLS = {
+    "local": "~/dvc-remotes/p",
+    "s3": "s3://bucket/p",
+    "gs": "gs://bucket/p",
+    "azure": "azure://container/p",
+    "ssh": "ssh://user@example.com/srv/p",
+    "none": "",
+}
+
+
+def variants() -> list[dict[str, str]]:
+    """Every provider with every remote kind; the other options that change the workflows
+    (environment manager, tracking, Python version) rotate through their values."""
+    choices = choice_options()
+    # GitHub workflows change with the remote kind; GitLab's only between reachable remotes
+    # (s3, gs, azure, ssh) and the others (local, none).
+    remotes = {
+        "github": choices["dvc_remote"],
+        "gitlab": ["local", "s3", "none"],
+        "none": ["local"],
+    }
+    rows = []
+    for provider in choices["ci_provider"]:
+        for i, remote in enumerate(remotes[provider]):
+            rows.append(
+                {
+                    "ci_provider": provider,
+                    "dvc_remote": remote,
+                    "dvc_remote_url": REMOTE_URLS[remote],
+                    "env_manager": choices["env_manager"][i % 2],
+                    "mlflow_tracking": choices["mlflow_tracking"][(i // 2) % 2],
+                    "mlflow_server_url": "http://mlflow.example.com:5000" if (i // 2) % 2 else "",
+                    "python_version": choices["python_version"][i % 4],
+                }
+            )
+    return rows

