@@ -24,9 +24,9 @@ class ComputeSettings(Section):
     partition_mb: Annotated[float, Field(gt=0)]  # CSV megabytes per partition
     # Raw rows (drawn from every partition) an out-of-core prepare infers the schema from.
     schema_rows: Annotated[int, Field(gt=0)]
-    # Distinct reference values the KS / Wasserstein grid keeps: exact up to this many, a
-    # quantile grid with a stated error bound above it (monitoring/grid_drift.py).
-    drift_grid: Annotated[int, Field(ge=16)]
+    # Default: distinct reference values the out-of-core KS / Wasserstein grid keeps: exact up
+    # to this many, a quantile grid with a stated error bound above it (monitoring/grid_drift.py).
+    drift_grid: Annotated[int, Field(ge=16)] = 65536
 
     def out_of_core(self, path: Path) -> bool:
         """engine is dask and the batch makes more than one partition. A smaller one is read in

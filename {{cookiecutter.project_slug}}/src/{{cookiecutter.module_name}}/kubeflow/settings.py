@@ -15,9 +15,11 @@ class KubeflowSettings(Section):
     host: Annotated[str, BeforeValidator(lambda value: value or "")]
     image: Text  # every step runs in it: the project installed with its dependencies
     experiment: Text  # the KFP experiment runs are filed under
-    project_dir: Text  # where the image holds the project (params.yaml, .dvc/, data pointers)
-    # How long `make kfp-run --wait` / `make retrain RETRAIN_ON=kfp` follow a submitted run.
-    wait_minutes: Annotated[float, Field(gt=0)]
+    # Defaults (set any under `kubeflow:` in params.yaml to change it):
+    # where the image holds the project (params.yaml, .dvc/, data pointers)
+    project_dir: Text = "/app"
+    # How long `make kfp-run WAIT=1` / `make retrain RETRAIN_ON=kfp` follow a submitted run.
+    wait_minutes: Annotated[float, Field(gt=0)] = 60
 
 
 PARAMS_SECTIONS = {"kubeflow": KubeflowSettings}

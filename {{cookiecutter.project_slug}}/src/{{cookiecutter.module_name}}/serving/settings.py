@@ -10,9 +10,11 @@ from ..config import Params, Section, section
 class ServingSettings(Section):
     # Which model is served: predict.model_source (MODEL_SOURCE), as for batch prediction.
     max_batch_rows: PositiveInt  # records per /predict request; more gets a 422
-    access_log: bool  # one JSON log line per request
-    max_request_bytes: PositiveInt  # a larger request body gets a 413, unread
-    reload_seconds: PositiveFloat  # without a model, try loading it again this often
+    # Defaults (set any under `serving:` in params.yaml to change it):
+    access_log: bool = True  # one JSON log line per request
+    max_request_bytes: PositiveInt = 1 << 20  # a larger request body gets a 413, unread (1 MiB)
+    # no model at start (not trained yet, registry down): retry this often; /ready says why
+    reload_seconds: PositiveFloat = 10
 
 
 PARAMS_SECTIONS = {"serving": ServingSettings}
