@@ -3,14 +3,19 @@ the pipeline picks it up."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
 import pandas as pd
+import pytest
+from pydantic import Field
 from sklearn.ensemble import ExtraTreesRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.metrics import balanced_accuracy_score, max_error
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+from {{ cookiecutter.module_name }} import config
 from {{ cookiecutter.module_name }}.config import load_params
 from {{ cookiecutter.module_name }}.dataset.schema import NUMERIC, Schema
 from {{ cookiecutter.module_name }}.modeling import estimators, features, metrics, onnx_export
@@ -106,3 +111,35 @@ def test_a_new_metric_reaches_train_and_evaluate(make_project, monkeypatch):
     scores = fit_and_score(root)
     assert {f"val_{name}", f"val_baseline_{name}"} <= set(scores)
     assert metrics.is_better(name, scores[f"val_{name}"], scores[f"val_baseline_{name}"])
+
+
+def test_the_headline_metric_is_changed_in_one_place(make_project, monkeypatch, capsys):
+    """PRIMARY_METRIC: train's comparison with the baseline follows it."""
+    root = make_project()
+    task = load_params(root).data.task
+    headline = "f1_macro" if task == "classification" else "r2"
+    monkeypatch.setitem(metrics.PRIMARY_METRIC, task, headline)
+    scores = fit_and_score(root)
+    assert (
+        f"validation {headline}: model {scores[f'val_{headline}']:.4f}" in capsys.readouterr().out
+    )
+
+
+def test_a_new_setting_is_validated_with_the_rest(make_project, monkeypatch):
+    """A field on a section's model, then the key in params.yaml: loaded typed, and a typo of it
+    refused in one line."""
+
+    class Split(config.SplitSection):
+        holdout_days: Annotated[int, Field(gt=0)]  # the new setting
+
+    class Params(config.params_model()):  # the project's sections, capabilities' included
+        split: Split
+
+    monkeypatch.setattr(config, "params_model", lambda: Params)
+    root = make_project(split={"holdout_days": 30})
+    assert load_params(root).split.holdout_days == 30
+    root = make_project(split={"holdout_dayz": 30})
+    with pytest.raises(
+        SystemExit, match=r"unknown key split.holdout_dayz \(did you mean holdout_days\?\)"
+    ):
+        load_params(root)
