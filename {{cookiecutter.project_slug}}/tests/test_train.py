@@ -161,6 +161,7 @@ def test_the_model_directory_loads_without_this_source_tree(pipeline_run, tmp_pa
         "numpy",
         "onnxruntime",
         "shap",
+        "pydantic-settings",
         *FAMILIES[project_params()["model"]["name"]].libraries,  # the default: lightgbm
     ]
     params = project_params()["data"]

@@ -25,8 +25,17 @@ from .mlflow_store import connect, quiet
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 # What serving needs, pinned to the versions that trained the model. Listed explicitly: letting
 # MLflow infer them costs seconds (it reloads the model in a subprocess) and picks up whatever
-# else is installed (pytest, ruff...).
-SERVING_PACKAGES = ("mlflow", "scikit-learn", "pandas", "numpy", "onnxruntime", "shap")
+# else is installed (pytest, ruff...). pydantic-settings: the package's config.py, which the
+# model's code imports (mlflow brings pydantic and pyyaml).
+SERVING_PACKAGES = (
+    "mlflow",
+    "scikit-learn",
+    "pandas",
+    "numpy",
+    "onnxruntime",
+    "shap",
+    "pydantic-settings",
+)
 
 
 # What may fail while logging to a store that went away mid-run (requests' errors are OSErrors).
