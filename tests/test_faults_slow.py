@@ -541,7 +541,12 @@ def example_body(project: Path) -> bytes:
 
 def test_the_api_stays_up_without_a_model_and_recovers_when_it_appears(project, tmp_path):
     token = secrets.token_urlsafe(16)
-    set_param(project, "reload_seconds", 1)
+    # serving's reload and body limit have defaults (serving/settings.py): set here, for the test
+    params_file = project / "params.yaml"
+    written = params_file.read_text(encoding="utf-8")
+    params = yaml.safe_load(written)
+    params["serving"].update(reload_seconds=1, max_request_bytes=1 << 20)
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
     model, away = project / "models" / "model", project / "models" / "model.away"
     body = example_body(project)
     model.rename(away)
@@ -574,13 +579,12 @@ def test_the_api_stays_up_without_a_model_and_recovers_when_it_appears(project, 
             assert request(f"{base}/predict", body, "wrong")[0] == 401
             with urllib.request.urlopen(f"{base}/metrics", timeout=10) as scraped:  # open
                 assert scraped.status == 200
-            limit = yaml.safe_load((project / "params.yaml").read_text())["serving"]
-            assert oversized_status(port, limit["max_request_bytes"] + 1, token) == 413
+            assert oversized_status(port, params["serving"]["max_request_bytes"] + 1, token) == 413
             assert request(f"{base}/health")[0] == 200
     finally:
         if away.exists():
             away.rename(model)
-        set_param(project, "reload_seconds", 10)
+        params_file.write_text(written, encoding="utf-8")
     assert token not in log.read_text()
 
     # Registry unreachable at start: up, not ready, the reason names the server.
