@@ -24,7 +24,7 @@ LAYERS = (
     ("dataset",),  # raw data, its schema, splits, target checks
     ("modeling", "engine"),  # the model Pipeline; the Dask engine (scale-out option)
     ("tracking",),  # MLflow
-    ("pipeline", "predict", "monitoring", "experiments", "kubeflow"),  # what make runs
+    ("pipeline", "predict", "monitoring", "experiments", "automl", "kubeflow"),  # what make runs
     ("serving", "ci"),  # the API, CI helpers
 )
 LEVEL = {part: level for level, parts in enumerate(LAYERS) for part in parts}

@@ -1,13 +1,14 @@
 """The model families that `model.name` picks from, and the dummy baselines to beat.
 
 A family is one `Family` entry in FAMILIES: its estimator class per task, whether it is made of
-decision trees, whether it takes sparse input, the parameters it is built with, the space
-`make sweep` searches, and its ONNX converter when skl2onnx has none of its own. Everything else
-(scaling, SHAP, the ONNX export, sweeps, the tests that run every family) reads that entry:
-adding a family is one entry here, plus its library in pyproject.toml, when the library follows
-scikit-learn's estimator API and has a converter skl2onnx can register. One that does not needs
-a wrapper module too (labelled_xgboost.py is one): CatBoost's classifier predicts a column, not
-a vector, and CatBoost exports ONNX only on its own, outside a Pipeline.
+decision trees, whether it takes sparse input, the parameters it is built with, the grid
+`make sweep` tries, the ranges `make automl` searches, and its ONNX converter when skl2onnx has
+none of its own. Everything else (scaling, SHAP, the ONNX export, sweeps, the AutoML search,
+the tests that run every family) reads that entry: adding a family is one entry here, plus its
+library in pyproject.toml, when the library follows scikit-learn's estimator API and has a
+converter skl2onnx can register. One that does not needs a wrapper module too
+(labelled_xgboost.py is one): CatBoost's classifier predicts a column, not a vector, and
+CatBoost exports ONNX only on its own, outside a Pipeline.
 
 Defaults are chosen for tables of a few hundred to millions of rows on a laptop: each family uses
 every core, and a tree family's size is bounded by its parameters (not by the data), so that its
@@ -32,6 +33,26 @@ TASKS = ("classification", "regression")
 
 
 @dataclass(frozen=True)
+class Range:
+    """Values `make automl` draws a parameter from: between low and high, on a log scale for
+    parameters whose effect is multiplicative (learning rates, regularisation, tree counts)."""
+
+    low: float
+    high: float
+    log: bool = False
+    integer: bool = False
+
+    def clip(self, value: float) -> float:
+        """`value` moved inside the range (a default of 0 for a log-scale penalty, say)."""
+        clipped = min(max(value, self.low), self.high)
+        return round(clipped) if self.integer else clipped
+
+
+# A parameter's values to search: a Range, or a list of choices.
+Tuning = dict[str, Range | list[Any]]
+
+
+@dataclass(frozen=True)
 class Family:
     """Everything the project knows about one model family."""
 
@@ -41,8 +62,13 @@ class Family:
     defaults: dict[str, Any]  # built with these; model.params in params.yaml wins key by key
     # `make sweep` tries these when sweep.space is empty (a small grid: each point is a run)
     space: dict[str, list[Any]]
+    # `make automl` searches these estimator parameters (model.params keys), starting from the
+    # defaults above; keep each range where the family's size stays bounded (see defaults).
+    # None: the search tries the family with its defaults only.
+    tuning: Tuning = field(default_factory=dict)
     task_defaults: dict[str, dict[str, Any]] = field(default_factory=dict)  # per task, on top
     task_space: dict[str, dict[str, list[Any]]] = field(default_factory=dict)  # per task
+    task_tuning: dict[str, Tuning] = field(default_factory=dict)  # per task, on top
     # Modules a saved model of the family imports beyond scikit-learn: pinned in its
     # requirements (tracking/training_run.py), so the API's image installs them.
     libraries: tuple[str, ...] = ()
@@ -60,6 +86,9 @@ class Family:
 
     def search_space(self, task: str) -> dict[str, list[Any]]:
         return {**self.space, **self.task_space.get(task, {})}
+
+    def tuning_space(self, task: str) -> Tuning:
+        return {**self.tuning, **self.task_tuning.get(task, {})}
 
 
 def _register_lightgbm() -> None:
@@ -132,6 +161,14 @@ FAMILIES: dict[str, Family] = {
             "verbose": -1,  # no per-split chatter
         },
         space={"model.params.learning_rate": [0.05, 0.1], "model.params.num_leaves": [15, 63]},
+        tuning={
+            "n_estimators": Range(50, 1000, log=True, integer=True),
+            "learning_rate": Range(0.01, 0.3, log=True),
+            "num_leaves": Range(7, 255, log=True, integer=True),
+            "min_child_samples": Range(2, 100, log=True, integer=True),
+            "colsample_bytree": Range(0.3, 1.0),  # share of the features each tree sees
+            "reg_lambda": Range(0.001, 10, log=True),  # L2 penalty on leaf values
+        },
         libraries=("lightgbm",),
         onnx_converter=_register_lightgbm,
         size=booster_size,
@@ -150,8 +187,22 @@ FAMILIES: dict[str, Family] = {
             "learning_rate": 0.1,
             "max_depth": 6,  # bounds each tree whatever the rows
             "tree_method": "hist",  # histograms: fast on millions of rows
+            # XGBoost's own defaults, written out: make automl starts its search from them
+            "min_child_weight": 1.0,
+            "subsample": 1.0,
+            "colsample_bytree": 1.0,
+            "reg_lambda": 1.0,
         },
         space={"model.params.learning_rate": [0.05, 0.1], "model.params.max_depth": [4, 8]},
+        tuning={
+            "n_estimators": Range(50, 1000, log=True, integer=True),
+            "learning_rate": Range(0.01, 0.3, log=True),
+            "max_depth": Range(3, 10, integer=True),
+            "min_child_weight": Range(0.5, 20, log=True),
+            "subsample": Range(0.5, 1.0),  # share of the rows each tree sees
+            "colsample_bytree": Range(0.3, 1.0),
+            "reg_lambda": Range(0.001, 10, log=True),
+        },
         libraries=("xgboost",),
         onnx_converter=_register_xgboost,
         size=booster_size,
@@ -166,6 +217,13 @@ FAMILIES: dict[str, Family] = {
         sparse=False,
         defaults={"max_iter": 200, "learning_rate": 0.1, "min_samples_leaf": 5},
         space={"model.params.learning_rate": [0.05, 0.1], "model.params.max_leaf_nodes": [15, 63]},
+        tuning={
+            "max_iter": Range(50, 1000, log=True, integer=True),
+            "learning_rate": Range(0.01, 0.3, log=True),
+            "max_leaf_nodes": Range(7, 127, log=True, integer=True),
+            "min_samples_leaf": Range(2, 100, log=True, integer=True),
+            "l2_regularization": Range(0.001, 10, log=True),
+        },
     ),
     "random_forest": Family(
         estimators={
@@ -186,6 +244,13 @@ FAMILIES: dict[str, Family] = {
             "model.params.n_estimators": [100, 300],
             "model.params.max_features": ["sqrt", 0.5],
         },
+        tuning={
+            "n_estimators": Range(50, 300, log=True, integer=True),
+            "max_features": ["sqrt", 0.3, 0.6, 1.0],
+            # a share of the rows, as in defaults: at most 10k leaves a tree at any size
+            "min_samples_leaf": Range(0.0001, 0.01, log=True),
+            "max_depth": Range(8, 32, integer=True),
+        },
     ),
     "linear": Family(
         estimators={
@@ -200,6 +265,10 @@ FAMILIES: dict[str, Family] = {
         task_space={
             "classification": {"model.params.C": [0.1, 1.0, 10.0]},
             "regression": {"model.params.alpha": [0.1, 1.0, 10.0]},
+        },
+        task_tuning={
+            "classification": {"C": Range(0.001, 100, log=True)},  # inverse of the penalty
+            "regression": {"alpha": Range(0.001, 100, log=True)},  # the penalty
         },
     ),
 }
