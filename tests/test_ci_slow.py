@@ -110,6 +110,28 @@ def test_report_then_retraining_path(bake, ci_env, tmp_path):
     for image in images:
         assert (project / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
+    # A pull request from an AutoML search: its winner in params.yaml, trained by make repro,
+    # its leaderboard in the report.
+    git(project, "switch", "-q", "-c", "automl", "main")
+    make(project, "automl", "TRIALS=6")
+    searched = yaml.safe_load(params_file.read_text())
+    families = subprocess.run(
+        [".venv/bin/python", "-c", "from my_ml_project.modeling.estimators import FAMILIES; "
+         "print(*FAMILIES)"],
+        cwd=project, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert searched["model"]["name"] in families
+    make(project, "repro")
+    assert git(project, "check-ignore", "reports/automl/study.journal").strip()
+    commit_all(project, "AutoML winner")
+    make(project, "report")
+    report = (project / "report.md").read_text()
+    search = report.split("## AutoML search")[1]
+    assert "6 trials" in search and f"| {searched['model']['name']} |" in search, search
+    assert "](reports/automl/history.png)" in search
+    shown = make(project, "automl-show").stdout
+    assert "### Best of each family" in shown
+
     # New data on main: a new raw file (raw data is immutable), and params point at it.
     git(project, "switch", "-q", "main")
     make(project, "repro")  # back to main's model (from the DVC cache)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import numpy as np
+import optuna
 import pandas as pd
 import pytest
 from pydantic import Field
@@ -16,6 +17,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from {{ cookiecutter.module_name }} import config
+from {{ cookiecutter.module_name }}.automl.space import check_families, starting_points, suggest
 from {{ cookiecutter.module_name }}.config import load_params
 from {{ cookiecutter.module_name }}.dataset.schema import NUMERIC, Schema
 from {{ cookiecutter.module_name }}.modeling import estimators, features, metrics, onnx_export
@@ -35,7 +37,8 @@ def fit_and_score(root) -> dict[str, float]:
 
 
 def test_a_new_model_family(make_project, monkeypatch):
-    """One Family entry: its classes, that it is made of trees, its defaults and sweep space."""
+    """One Family entry: its classes, that it is made of trees, its defaults, sweep space and
+    AutoML ranges; `make automl` tries it."""
     family = estimators.Family(
         estimators={
             "classification": "sklearn.ensemble:ExtraTreesClassifier",
@@ -45,6 +48,7 @@ def test_a_new_model_family(make_project, monkeypatch):
         sparse=True,
         defaults={"min_samples_leaf": 2},
         space={"model.params.n_estimators": [50, 100]},
+        tuning={"n_estimators": estimators.Range(20, 60, integer=True)},
     )
     monkeypatch.setitem(estimators.FAMILIES, "extra_trees", family)
     root = make_project(model={"name": "extra_trees", "params": {"n_estimators": 30}})
@@ -55,6 +59,15 @@ def test_a_new_model_family(make_project, monkeypatch):
     task = load_params(root).data.task
     key = metrics.primary_metric(task)
     assert metrics.is_better(key, scores[f"val_{key}"], scores[f"val_baseline_{key}"])
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    trial = study.ask()
+    candidate = suggest(
+        trial, check_families(["extra_trees"]), task, Schema.load(root / SCHEMA_FILE)
+    )
+    assert 20 <= candidate.model_params["n_estimators"] <= 60
+    first = starting_points(["extra_trees"], load_params(root), Schema.load(root / SCHEMA_FILE))
+    assert first[0]["extra_trees.n_estimators"] == 30  # params.yaml's model, clipped into range
 
 
 def test_a_new_feature_transformation(make_project, monkeypatch):

@@ -91,9 +91,7 @@ def test_the_winner_is_written_into_params_yaml_keeping_its_comments(tmp_path):
     shutil.copy(PROJECT_ROOT / "params.yaml", tmp_path / "params.yaml")
     before = (tmp_path / "params.yaml").read_text(encoding="utf-8")
     comments = [line for line in before.splitlines() if line.lstrip().startswith("#")]
-    first = candidate_of(
-        {FAMILY: "linear", "linear.C": 2.5, "features.min_category_frequency": 3}
-    )
+    first = candidate_of({FAMILY: "linear", "linear.C": 2.5, "features.min_category_frequency": 3})
     changes = write_winner(tmp_path, first)
     assert changes["model.name"][1] == "linear"
     params = load_params(tmp_path)
@@ -172,10 +170,13 @@ def test_a_short_search_writes_params_nests_its_runs_and_continues(prepared):
     assert main(["--trials", "2", "--root", str(prepared)]) == 0
     assert len(finished_trials(prepared, params.mlflow.experiment_name)) == 8
     assert len(children()) == 8
-    assert parent == optuna.load_study(
-        study_name=params.mlflow.experiment_name,
-        storage=search_module.storage_of(prepared, automl_settings(params)),
-    ).user_attrs[search_module.PARENT_ATTR]
+    assert (
+        parent
+        == optuna.load_study(
+            study_name=params.mlflow.experiment_name,
+            storage=search_module.storage_of(prepared, automl_settings(params)),
+        ).user_attrs[search_module.PARENT_ATTR]
+    )
 
 
 @pytest.mark.slow

@@ -54,6 +54,7 @@ def search(root: Path, budget: int | None, jobs: int, trials: int | None, new: b
         deadline=time.time() + seconds,
         trials=None if trials is None else done_before + trials,
         parent_run=runs.parent_id if runs is not None else None,
+        params=params,
     )
     where = settings.storage or (root / AUTOML_DIR).as_posix()
     print(

@@ -50,31 +50,31 @@ PRUNE_AFTER_TRIALS = len(FAMILIES)
 
 @dataclass
 class Search:
-    """What a worker needs to run trials; a worker process gets it pickled, and reads
-    params.yaml itself (the validated Params class is built at run time: no pickle of it)."""
+    """What a worker needs to run trials. A worker process gets it pickled and reads
+    params.yaml itself: the validated Params class is built at run time, so it does not pickle."""
 
     root: Path
     budget: float  # seconds
     deadline: float  # time.time() the search ends
     trials: int | None  # most finished trials in the study when this search ends
     parent_run: str | None
-    params: Params = field(init=False, repr=False)
-    settings: AutomlSettings = field(init=False, repr=False)
-    families: list[str] = field(init=False, repr=False)
+    # params.yaml as loaded (read again in a worker process). Load it before MLflow is
+    # imported: MLflow's telemetry thread sets and unsets a variable while the environment
+    # overrides are read.
+    params: Params | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.params = load_params(self.root)
-        self.settings = automl_settings(self.params)
-        self.families = check_families(self.settings.families)
+        if self.params is None:
+            self.params = load_params(self.root)
+        self.settings: AutomlSettings = automl_settings(self.params)
+        self.families: list[str] = check_families(self.settings.families)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {
-            name: getattr(self, name)
-            for name in ("root", "budget", "deadline", "trials", "parent_run")
-        }
+        fields = ("root", "budget", "deadline", "trials", "parent_run")
+        return {name: getattr(self, name) for name in fields}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+        self.__dict__.update(state, params=None)
         self.__post_init__()
 
 

@@ -2,8 +2,9 @@
 
 Markdown tables of `dvc params diff` and `dvc metrics diff` against a base revision (the
 target branch of a pull request), then the plots of the current results drawn from the plot
-data in reports/plots/. CI publishes the file with `cml comment create`; nothing else in the
-report is CI-only.
+data in reports/plots/, then the leaderboard of the AutoML search when one ran (`make automl`
+writes reports/automl/, committed with the params.yaml change it made). CI publishes the file
+with `cml comment create`; nothing else in the report is CI-only.
 
     python -m <package>.ci.report --base main
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ..paths import METRICS_FILE, PLOTS_DIR
+from ..paths import AUTOML_DIR, METRICS_FILE, PLOTS_DIR
 from ..pipeline.plots import COLUMNS
 
 REPORT_FILE = Path("report.md")
@@ -195,9 +196,23 @@ def build(root: Path | str = ".", base: str = "main") -> Path:
         lines += [f"### {title}", "", f"![{title}]({path.as_posix()})", ""]
     if not images:
         lines += ["No plot data in reports/plots/.", ""]
+    lines += automl_section(root)
     report = root / REPORT_FILE
     report.write_text("\n".join(lines), encoding="utf-8")
     return report
+
+
+def automl_section(root: Path) -> list[str]:
+    """The search's leaderboard and plots, as `make automl` (or `make automl-show`) wrote them;
+    nothing when no search ran."""
+    leaderboard = root / AUTOML_DIR / "leaderboard.md"
+    if not leaderboard.is_file():
+        return []
+    lines = ["## AutoML search", "", leaderboard.read_text(encoding="utf-8").strip(), ""]
+    for name, title in (("history.png", "Search history"), ("importance.png", "Parameters")):
+        if (root / AUTOML_DIR / name).is_file():
+            lines += [f"![{title}]({(AUTOML_DIR / name).as_posix()})", ""]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:
