@@ -13,6 +13,7 @@ import datetime
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import urllib.request
@@ -95,7 +96,12 @@ def test_the_tutorials_run_as_written(bake, template_repo, monkeypatch, tmp_path
     exports = Path(os.environ["HOME"]) / "exports"
     exports.mkdir(parents=True, exist_ok=True)
     write_customers(exports / "customers.csv")
-    run_page(project, "your-csv.md")
+    searched = run_page(project, "your-csv.md")
+    assert re.search(r"\d+ trials \(\d+ complete", searched) and "best: trial" in searched
+    assert not subprocess.run(
+        ["git", "status", "--porcelain", "params.yaml", "reports/automl"],
+        cwd=project, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
     metrics = json.loads((project / "reports" / "metrics.json").read_text())
     assert metrics["accuracy"] > metrics["baseline_accuracy"]
     schema = json.loads((project / "data" / "processed" / "schema.json").read_text())

@@ -128,3 +128,22 @@ def test_a_model_too_big_for_exact_shap_is_explained_approximately(monkeypatch):
     np.testing.assert_allclose(total[:, 0], model.predict(records), atol=1e-6)
     found = top_contributions(explainer, records, list(model.predict(records)), top=2)
     assert [len(item["contributions"]) for item in found] == [2, 2, 2]
+
+
+def test_a_lightgbm_model_too_big_for_exact_shap_is_explained_exactly_on_fewer_rows(monkeypatch):
+    """shap cannot approximate LightGBM (its own TreeSHAP): exact, on MIN_EXACT_ROWS rows at
+    most, and per record; an AutoML winner with hundreds of deep trees gets there."""
+    model, features = fitted("classification", "lightgbm", n_estimators=20)
+    explainer = Explainer(model, features.sample(50, random_state=0), list(model.classes_))
+    cost = explainer.size.shap_cost
+    monkeypatch.setattr(explain, "IMPORTANCE_BUDGET", cost * 10)
+    monkeypatch.setattr(explain, "MIN_EXACT_ROWS", 40)
+    plan = explainer.importance_plan(available=400, wanted=300)
+    assert (plan.rows, plan.approximate) == (40, False) and "no approximation" in plan.note
+    importance = global_importance(explainer, features.head(plan.rows), plan.approximate).features
+    assert importance["feature"].iloc[0] == "size"
+    monkeypatch.setattr(explain, "RECORD_BUDGET", cost / 2)
+    assert explainer.exact_per_record()
+    records = features.head(3)
+    found = top_contributions(explainer, records, list(model.predict(records)), top=2)
+    assert [len(item["contributions"]) for item in found] == [2, 2, 2]

@@ -6,7 +6,6 @@ keeps its trials through Ctrl-C."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import time
 
 import optuna
 import pytest
+import yaml
 from mlflow import MlflowClient
 
 from {{ cookiecutter.module_name }}.automl import search as search_module
@@ -32,6 +32,7 @@ from {{ cookiecutter.module_name }}.automl.winner import write_winner
 from {{ cookiecutter.module_name }}.config import load_params
 from {{ cookiecutter.module_name }}.dataset.schema import CATEGORICAL, NUMERIC, TEXT, Schema
 from {{ cookiecutter.module_name }}.modeling.estimators import FAMILIES, TASKS, build_estimator
+from {{ cookiecutter.module_name }}.modeling.metrics import TASK_METRICS, task_scores
 from {{ cookiecutter.module_name }}.pipeline import prepare
 
 from conftest import PROJECT_ROOT
@@ -85,11 +86,16 @@ def test_an_unknown_family_or_another_tasks_metric_is_refused_in_one_line(make_p
     task = next(name for name in TASKS if name != other_task)
     with pytest.raises(SystemExit, match=rf"automl.metric '{wrong}' is no {task} score"):
         metric_of(settings.model_copy(update={"metric": wrong}), task)
+    for task, example in (("classification", ["a", "b"]), ("regression", [0.0, 1.0])):
+        assert tuple(task_scores(task, example, example)) == TASK_METRICS[task]
 
 
 def test_the_winner_is_written_into_params_yaml_keeping_its_comments(tmp_path):
-    shutil.copy(PROJECT_ROOT / "params.yaml", tmp_path / "params.yaml")
-    before = (tmp_path / "params.yaml").read_text(encoding="utf-8")
+    before = (PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8")
+    assert "\n  params: {}\n" in before
+    # a hand-tuned value, in flow style with a comment: replaced, the blank line after it kept
+    before = before.replace("\n  params: {}\n", "\n  params: {max_iter: 50}  # by hand\n")
+    (tmp_path / "params.yaml").write_text(before, encoding="utf-8")
     comments = [line for line in before.splitlines() if line.lstrip().startswith("#")]
     first = candidate_of({FAMILY: "linear", "linear.C": 2.5, "features.min_category_frequency": 3})
     changes = write_winner(tmp_path, first)
@@ -125,11 +131,12 @@ def prepared(make_project, monkeypatch):
 
 
 def test_a_budget_too_small_for_one_trial_is_refused(prepared, monkeypatch, capsys):
-    """Its first fold takes longer than the budget's share: one line, nothing written."""
+    """Its first fold, times the folds, takes longer than the budget: one line, nothing written."""
     fit = search_module.fit
+    pause = 1.2 / automl_settings(load_params(prepared)).folds  # all folds: over a 1 s budget
 
     def slow_fit(*args, **kwargs):
-        time.sleep(1.0)
+        time.sleep(pause)
         return fit(*args, **kwargs)
 
     monkeypatch.setattr(search_module, "fit", slow_fit)
@@ -209,3 +216,16 @@ def test_ctrl_c_keeps_the_finished_trials_and_the_study_goes_on(prepared):
     assert (prepared / STUDY_FILE).is_file()
     assert main(["--trials", "1", "--root", str(prepared)]) == 0
     assert len(finished_trials(prepared, name)) == len(kept) + 1
+
+
+@pytest.mark.slow
+def test_two_processes_share_a_study_in_a_database(prepared, tmp_path):
+    """JOBS=2 with automl.storage a database URL (sqlite here; PostgreSQL across machines)."""
+    params_file = prepared / "params.yaml"
+    written = yaml.safe_load(params_file.read_text(encoding="utf-8"))
+    written["automl"]["storage"] = f"sqlite:///{(tmp_path / 'studies.db').as_posix()}"
+    params_file.write_text(yaml.safe_dump(written, sort_keys=False), encoding="utf-8")
+    assert main(["--jobs", "2", "--trials", "6", "--root", str(prepared)]) == 0
+    name = load_params(prepared).mlflow.experiment_name
+    assert len(finished_trials(prepared, name)) >= 6
+    assert not (prepared / STUDY_FILE).exists()  # the database holds it

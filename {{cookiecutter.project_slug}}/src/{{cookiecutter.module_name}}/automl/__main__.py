@@ -24,7 +24,7 @@ from .space import check_families
 USAGE = "make automl [BUDGET=seconds] [JOBS=n] [TRIALS=n] [NEW=1]"
 
 
-def search(root: Path, budget: int | None, jobs: int, trials: int | None, new: bool) -> int:
+def run_search(root: Path, budget: int | None, jobs: int, trials: int | None, new: bool) -> int:
     params = load_params(root)
     settings = automl_settings(params)
     families = check_families(settings.families)
@@ -34,7 +34,7 @@ def search(root: Path, budget: int | None, jobs: int, trials: int | None, new: b
     import optuna
 
     from .leaderboard import finished
-    from .search import PARENT_ATTR, Search, open_study, run_workers
+    from .search import PARENT_ATTR, STOPPED_ATTR, Search, open_study, run_workers
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = open_study(root, params, settings, families, new)
@@ -70,13 +70,13 @@ def search(root: Path, budget: int | None, jobs: int, trials: int | None, new: b
     except KeyboardInterrupt:
         interrupted, too_small = True, None
         print("\nautoml: interrupted; every finished trial is kept in the study", flush=True)
+    if too_small:  # nothing new was tried: params.yaml stays as it is
+        print(too_small, file=sys.stderr)
+        return 2
     best = finished(study)
     if not best:
-        if too_small:
-            print(too_small, file=sys.stderr)
-            return 2
         failures = [
-            trial.user_attrs.get("stopped", "")
+            trial.user_attrs.get(STOPPED_ATTR, "")
             for trial in study.get_trials(deepcopy=False)
             if trial.state == optuna.trial.TrialState.FAIL
         ]
@@ -101,13 +101,13 @@ def parent_runs(params: Params, parent: str | None, name: str):
 
 def conclude(root: Path, params: Params, settings: AutomlSettings, study, runs) -> None:
     """The winner into params.yaml, the leaderboard and plots written, shown and logged."""
-    from .leaderboard import finished, leaderboard, write_reports
+    from .leaderboard import finished, leaderboard_lines, write_reports
     from .space import candidate_of
     from .winner import write_winner
 
     best = finished(study)[0]
     candidate = candidate_of(best.params)
-    print("\n".join(leaderboard(study, settings.metric)))
+    print("\n".join(leaderboard_lines(study, settings.metric)))
     changes = write_winner(root, candidate)
     written = write_reports(root, study, settings.metric)
     print(f"\nbest: trial {best.number}, {candidate.family}, {settings.metric} {best.value:.4f}")
@@ -147,9 +147,9 @@ def show(root: Path) -> int:
     except KeyError:
         print(f"automl: no search saved yet: run `{USAGE}`", file=sys.stderr)
         return 2
-    from .leaderboard import leaderboard, write_reports
+    from .leaderboard import leaderboard_lines, write_reports
 
-    print("\n".join(leaderboard(study, settings.metric)))
+    print("\n".join(leaderboard_lines(study, settings.metric)))
     written = write_reports(root, study, settings.metric)
     print(f"\nwrote {', '.join(path.relative_to(root).as_posix() for path in written)}")
     parent = study.user_attrs.get(PARENT_ATTR)
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "show":
             return show(args.root)
-        return search(args.root, args.budget, args.jobs, args.trials, args.new)
+        return run_search(args.root, args.budget, args.jobs, args.trials, args.new)
     except SystemExit as error:  # a refusal: one line
         if not isinstance(error.code, str):
             raise

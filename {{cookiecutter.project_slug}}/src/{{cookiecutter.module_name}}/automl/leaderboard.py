@@ -13,6 +13,7 @@ from typing import Any
 import optuna
 
 from ..paths import AUTOML_DIR
+from .search import SCORES_ATTR
 from .space import FAMILY, candidate_of
 
 LEADERBOARD_FILE = AUTOML_DIR / "leaderboard.md"
@@ -30,7 +31,7 @@ def finished(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 
 
 def row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
-    scores = trial.user_attrs.get("fold_scores") or [trial.value]
+    scores = trial.user_attrs.get(SCORES_ATTR) or [trial.value]
     seconds = (
         (trial.datetime_complete - trial.datetime_start).total_seconds()
         if trial.datetime_complete and trial.datetime_start
@@ -74,7 +75,7 @@ def counts(study: optuna.Study) -> str:
     return f"{sum(states.values())} trials ({listed})"
 
 
-def leaderboard(study: optuna.Study, metric: str) -> list[str]:
+def leaderboard_lines(study: optuna.Study, metric: str) -> list[str]:
     """The leaderboard as Markdown lines: the top trials, then each family's best."""
     trials = finished(study)
     if not trials:
@@ -102,7 +103,7 @@ def write_reports(root: Path, study: optuna.Study, metric: str) -> list[Path]:
     folder = root / AUTOML_DIR
     folder.mkdir(parents=True, exist_ok=True)
     (root / LEADERBOARD_FILE).write_text(
-        "\n".join(leaderboard(study, metric)) + "\n", encoding="utf-8"
+        "\n".join(leaderboard_lines(study, metric)) + "\n", encoding="utf-8"
     )
     frame = study.trials_dataframe(attrs=("number", "value", "state", "duration", "params"))
     frame.to_csv(root / TRIALS_FILE, index=False)

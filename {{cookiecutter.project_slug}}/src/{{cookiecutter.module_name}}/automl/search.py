@@ -31,8 +31,8 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from ..config import Params, load_params
 from ..dataset.sample import read_rows
 from ..dataset.schema import Schema
-from ..modeling.estimators import FAMILIES, build_estimator
-from ..modeling.metrics import PRIMARY_METRIC, higher_is_better, task_scores
+from ..modeling.estimators import build_estimator
+from ..modeling.metrics import PRIMARY_METRIC, TASK_METRICS, higher_is_better, task_scores
 from ..modeling.model import build_model, fit
 from ..paths import AUTOML_DIR, SCHEMA_FILE, TRAIN_DATA, require_outputs
 from .settings import AutomlSettings, automl_settings
@@ -43,9 +43,6 @@ STUDY_FILE = AUTOML_DIR / "study.journal"
 SEARCH_ATTR, PARENT_ATTR = "search", "mlflow_parent_run"
 # Trial attributes: its folds' scores, and why it stopped early (pruned, budget).
 SCORES_ATTR, STOPPED_ATTR = "fold_scores", "stopped"
-# A median-pruned trial scored worse than the median trial after the same fold; pruning starts
-# once this many trials finished, so every family's starting point runs whole.
-PRUNE_AFTER_TRIALS = len(FAMILIES)
 
 
 @dataclass
@@ -80,20 +77,13 @@ class Search:
 
 def metric_of(settings: AutomlSettings, task: str) -> str:
     """automl.metric, checked against the task's scores (one line if it is another task's)."""
-    allowed = [name for name in task_scores_names(task)]
+    allowed = TASK_METRICS[task]
     if settings.metric not in allowed:
         raise SystemExit(
             f"params.yaml: automl.metric {settings.metric!r} is no {task} score; use one of "
             f"{', '.join(allowed)} (the headline one: {PRIMARY_METRIC[task]})"
         )
     return settings.metric
-
-
-def task_scores_names(task: str) -> list[str]:
-    example = [0.0, 1.0] if task == "regression" else ["a", "b"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return list(task_scores(task, example, example))
 
 
 def storage_of(root: Path, settings: AutomlSettings) -> optuna.storages.BaseStorage:
@@ -220,7 +210,11 @@ class Objective:
         candidate = suggest(trial, self.search.families, params.data.task, self.schema)
         started = time.time()
         try:
-            scores = self.cross_validate(trial, candidate, started)
+            with warnings.catch_warnings():
+                # a fold's convergence or ill-defined-score notices: the trial's line says how
+                # it did, and `make repro` reports on the model kept
+                warnings.simplefilter("ignore")
+                scores = self.cross_validate(trial, candidate, started)
         except optuna.TrialPruned:
             self.report(trial, candidate, trial.user_attrs.get(SCORES_ATTR, []), started)
             raise
@@ -333,13 +327,21 @@ def run_worker(search: Search, worker: int) -> str | None:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     storage = storage_of(search.root, search.settings)
+    # The starting points (one a family) run whole, and TPE models the scores right after them
+    # rather than after its default of 10 random trials, which a budget of minutes cannot
+    # spare. From then on a trial is pruned when, after a fold, it scores worse than the median
+    # of the earlier trials after that fold.
+    first = len(search.families)
     study = optuna.load_study(
         study_name=search.params.mlflow.experiment_name,
         storage=storage,
         sampler=optuna.samplers.TPESampler(
-            seed=search.settings.seed + worker, multivariate=True, group=True
+            seed=search.settings.seed + worker,
+            n_startup_trials=first,
+            multivariate=True,
+            group=True,
         ),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=PRUNE_AFTER_TRIALS),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=first),
     )
     objective = Objective(search, worker)
     callbacks = []

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field
 
-from ..config import Params, Section, section
-
-# The scores the search can rank by (modeling/metrics.py); the task's own are checked when it
-# starts: accuracy and f1_macro for classification, rmse, mae and r2 for regression.
-SearchMetric = Literal["accuracy", "f1_macro", "rmse", "mae", "r2"]
+from ..config import Params, Section, Text, section
 
 
 class AutomlSettings(Section):
@@ -19,7 +15,9 @@ class AutomlSettings(Section):
 
     # In params.yaml:
     budget: Annotated[int, Field(gt=0)]  # seconds the search runs (make automl BUDGET= wins)
-    metric: SearchMetric  # what the trials are ranked by, averaged over the folds
+    # what the trials are ranked by, averaged over the folds: one of the task's scores
+    # (modeling/metrics.py TASK_METRICS), checked when the search starts
+    metric: Text
     folds: Annotated[int, Field(ge=2, le=20)]  # cross-validation folds of the train split
     families: list[str]  # model families to try (modeling/estimators.py FAMILIES); empty: all
     seed: int  # seeds the sampler and the folds: the same seed and trials, the same search

@@ -49,7 +49,7 @@ def write_winner(root: Path, candidate: Candidate) -> dict[str, tuple[Any, Any]]
         node = document
         for name in sections:
             node = node.setdefault(name, CommentedMap())
-        node[last] = _mapping(node.get(last), value) if isinstance(value, dict) else value
+        node[last] = _mapping(node, last, value) if isinstance(value, dict) else value
     model = params_model()
     try:
         model.model_validate(_plain(document))
@@ -63,16 +63,26 @@ def write_winner(root: Path, candidate: Candidate) -> dict[str, tuple[Any, Any]]
     return changes
 
 
-def _mapping(old: Any, value: dict[str, Any]) -> CommentedMap:
-    """`value` as a block mapping that keeps what followed the old one (a blank line before the
-    next section is a comment of the old mapping's last key)."""
+def _mapping(parent: CommentedMap, key: str, value: dict[str, Any]) -> CommentedMap:
+    """`value` as a block mapping under parent[key] that keeps the blank lines which followed
+    the old value (ruamel holds them as a comment: of the parent's key after a flow mapping or a
+    scalar, of the old mapping's last key after a block one). A comment on the old value's line
+    described that value: it goes."""
     new = CommentedMap(value)
     if not new:
-        new.fa.set_flow_style()  # {}
+        new.fa.set_flow_style()  # {}: the parent's comment stays where it is
+        return new
+    old = parent.get(key)
+    entry = parent.ca.items.get(key)
+    token = None
+    if entry and len(entry) > 2 and entry[2] is not None:
+        token, entry[2] = entry[2], None
     elif isinstance(old, CommentedMap) and old:
         tail = old.ca.items.get(list(old)[-1])
-        if tail and tail[2] is not None:
-            new.ca.items[list(new)[-1]] = [None, None, tail[2], None]
+        token = tail[2] if tail and len(tail) > 2 else None
+    if token is not None:
+        token.value = "\n" + token.value.partition("\n")[2]
+        new.ca.items[list(new)[-1]] = [None, None, token, None]
     return new
 
 

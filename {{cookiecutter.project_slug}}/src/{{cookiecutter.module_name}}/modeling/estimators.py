@@ -76,6 +76,10 @@ class Family:
     onnx_converter: Callable[[], None] | None = None
     # Its size (trees, nodes, TreeSHAP cost), which bounds the export and the explanations.
     size: Callable[[BaseEstimator], TreeSize | None] = tree_size
+    # shap's Saabas approximation (approximate=True) takes its trees. shap explains LightGBM
+    # with LightGBM's own exact TreeSHAP and refuses to approximate it: a model too big to
+    # explain exactly is then explained exactly on fewer rows (modeling/explain.py).
+    approximate_shap: bool = True
 
     def estimator_class(self, task: str) -> type[BaseEstimator]:
         module, name = self.estimators[task].split(":")
@@ -172,6 +176,7 @@ FAMILIES: dict[str, Family] = {
         libraries=("lightgbm",),
         onnx_converter=_register_lightgbm,
         size=booster_size,
+        approximate_shap=False,
     ),
     "xgboost": Family(
         estimators={
@@ -299,6 +304,12 @@ def model_size(estimator: BaseEstimator) -> TreeSize | None:
     if family is None:
         return tree_size(estimator)  # a scikit-learn tree model outside FAMILIES, or None
     return family.size(estimator) if family.tree else None
+
+
+def can_approximate_shap(estimator: BaseEstimator) -> bool:
+    """Whether shap's Saabas approximation takes this tree model (outside FAMILIES: assumed)."""
+    family = family_of(estimator)
+    return family is None or family.approximate_shap
 
 
 def needs_scaling(estimator: BaseEstimator) -> bool:

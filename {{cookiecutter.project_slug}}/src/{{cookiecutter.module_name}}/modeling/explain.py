@@ -21,7 +21,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from .estimators import is_tree_model, model_size
+from .estimators import can_approximate_shap, is_tree_model, model_size
 from .features import TextOneHotEncoder
 
 LINEAR_MODELS = (LinearRegression, LogisticRegression, Ridge)
@@ -30,7 +30,8 @@ FORESTS = ("RandomForest", "ExtraTrees", "DecisionTree")
 # roughly 2-5 s on a 2-core machine (measured: 1.1e9 units a second for LightGBM's 1,500 trees
 # on a 5-class table), so that evaluate stays a small share of the pipeline. When it buys fewer
 # than MIN_EXACT_ROWS rows, Saabas' approximation (shap's approximate=True: one root-to-leaf
-# path per tree, ~1e4 times cheaper on deep forests) explains the whole sample instead.
+# path per tree, ~1e4 times cheaper on deep forests) explains the whole sample instead; a family
+# shap cannot approximate (LightGBM) is explained exactly on MIN_EXACT_ROWS rows, past the budget.
 IMPORTANCE_BUDGET = 5e9
 MIN_EXACT_ROWS = 200
 # /explain is interactive: exact when one record costs at most this (~20-50 ms), else Saabas.
@@ -131,6 +132,7 @@ class Explainer:
         self.preprocess, self.estimator = model.steps[0][1], model.steps[-1][1]
         self.is_tree = is_tree_model(self.estimator)
         self.size = model_size(self.estimator) if self.is_tree else None
+        self.can_approximate = self.is_tree and can_approximate_shap(self.estimator)
         self.features = list(background.columns)
         owners = raw_feature_of(model)
         # transformed column -> raw feature: a 0/1 matrix that adds up a feature's columns
@@ -165,8 +167,11 @@ class Explainer:
         return "log-odds" if self.classes else "target"
 
     def exact_per_record(self) -> bool:
-        """Whether a request's records are explained exactly (see RECORD_BUDGET)."""
-        return not self.is_tree or self.size is None or self.size.shap_cost <= RECORD_BUDGET
+        """Whether a request's records are explained exactly (see RECORD_BUDGET): always for a
+        family shap cannot approximate."""
+        if not self.is_tree or self.size is None or not self.can_approximate:
+            return True
+        return self.size.shap_cost <= RECORD_BUDGET
 
     def importance_plan(self, available: int, wanted: int) -> ImportancePlan:
         """Rows (of `available`) that evaluate explains for the global importance: `wanted`
@@ -183,6 +188,13 @@ class Explainer:
         if affordable >= rows:
             return ImportancePlan(rows, False, f"exact TreeSHAP on {rows} of {available} rows")
         size = self.size.describe() if self.size is not None else "the model"
+        if not self.can_approximate:
+            shown = min(rows, max(affordable, MIN_EXACT_ROWS))
+            note = (
+                f"exact TreeSHAP on {shown} of {available} rows ({size}: shap has no "
+                f"approximation for {type(self.estimator).__name__})"
+            )
+            return ImportancePlan(shown, False, note)
         if affordable >= MIN_EXACT_ROWS:
             note = (
                 f"exact TreeSHAP on {affordable} of {available} rows ({size}: more rows would "

@@ -53,6 +53,8 @@ def roc_auc_ovr(actual: object, probabilities: np.ndarray, classes: np.ndarray) 
 # The headline metric of each task and which way is better: the baseline check of train, the
 # registry's promotion and the monitor's performance check all ask here.
 PRIMARY_METRIC = {"classification": "accuracy", "regression": "rmse"}
+# The scores task_scores gives for each task (what `make automl` may rank by).
+TASK_METRICS = {"classification": ("accuracy", "f1_macro"), "regression": ("rmse", "mae", "r2")}
 # Every metric the scores below produce, with its better direction: add a new one here too.
 BETTER = {
     "accuracy": "higher",
