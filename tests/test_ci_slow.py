@@ -131,6 +131,7 @@ def test_report_then_retraining_path(bake, ci_env, tmp_path):
     assert "](reports/automl/history.png)" in search
     shown = make(project, "automl-show").stdout
     assert "### Best of each family" in shown
+    assert git(project, "status", "--porcelain").strip() == ""  # drawn again: the same files
 
     # New data on main: a new raw file (raw data is immutable), and params point at it.
     git(project, "switch", "-q", "main")

@@ -5,7 +5,6 @@ request's report shows them) and logged to the search's parent MLflow run."""
 from __future__ import annotations
 
 import statistics
-import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -83,9 +82,11 @@ def leaderboard_lines(study: optuna.Study, metric: str) -> list[str]:
     best_of_family: dict[str, optuna.trial.FrozenTrial] = {}
     for trial in trials:
         best_of_family.setdefault(trial.params[FAMILY], trial)
+    # Dated by its last trial, not by now: drawn again without new trials, nothing changes.
+    ended = max(trial.datetime_complete for trial in trials)
     lines = [
         f"{counts(study)}; ranked by cross-validated {metric} on the train split "
-        f"(written {time.strftime('%Y-%m-%d %H:%M')}).",
+        f"(last trial {ended:%Y-%m-%d %H:%M}).",
         "",
         f"### Best {min(TOP, len(trials))} trials",
         "",
@@ -137,7 +138,13 @@ def draw_plots(root: Path, study: optuna.Study, metric: str) -> list[Path]:
             of_family.add_trials(own)
             names = [name for name in own[0].params if name != FAMILY]
             try:
-                axes = plots.plot_param_importances(of_family, params=names, target_name=metric)
+                axes = plots.plot_param_importances(
+                    of_family,
+                    # seeded: the same trials draw the same image
+                    evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0),
+                    params=names,
+                    target_name=metric,
+                )
             except (RuntimeError, ValueError, ZeroDivisionError):
                 return drawn  # all trials alike on these parameters
             title = f"What mattered to {metric} in the {len(own)} {family} trials"
