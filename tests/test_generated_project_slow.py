@@ -302,7 +302,7 @@ def check_outside_the_environment(project: Path, key: str, value: object) -> Non
     lines = [line for line in done.stderr.splitlines() if not line.startswith("make:")]
     assert lines == [
         "params.yaml: unknown section servng (did you mean serving?); expected one of data, "
-        "split, features, model, onnx, explain, sweep, mlflow, predict, monitoring, serving"
+        "split, features, model, onnx, explain, sweep, mlflow, predict, automl, monitoring, serving"
     ]
 
 
