@@ -208,8 +208,9 @@ def test_default_project_end_to_end(bake, tools_on_path, tmp_path):
 
 def check_monitoring_report(project: Path) -> None:
     """`make drift-demo`'s drifted report, as a person sees it in Chromium: the verdict and what
-    to do first on top, then one summary row per drifted feature, largest effect first, the
-    full check list folded; no console error. Its screenshot is the one in the docs."""
+    to do first on top, then one summary row per drifted feature, largest effect first, the KL
+    divergence, the outlying rows, the two batches' history, the full check list folded; no
+    console error. Its screenshot is the one in the docs."""
     run(["make", "drift-demo"], cwd=project)
     folder = project / "reports" / "monitoring"
     report = json.loads((folder / "report.json").read_text())
@@ -227,6 +228,14 @@ def check_monitoring_report(project: Path) -> None:
         rows = page.locator("#drift-summary tr td:first-child").all_inner_texts()
         assert rows == [row["column"] for row in drifted]
         assert page.locator("#model-health tr.failed").count() == 1  # performance
+        assert "Prediction divergence (KL)" in page.locator("#model-health").inner_text()
+        outliers = next(r for r in report["checks"] if r["check"] == "outliers")
+        assert outliers["failed"]  # the demo's broken rows, listed worst first
+        assert page.locator("#outliers tr").count() == 1 + len(outliers["examples"])
+        # the clean and the drifted batch, in the demo's history
+        assert "Drift over time: the last 2 batches" in page.locator("h2").all_inner_texts()
+        tested = [r for r in report["checks"] if r["check"] == "feature_drift"]
+        assert page.locator("#history tr").count() == 1 + len(tested)
         assert page.locator("#all-checks").is_visible()
         assert not page.locator("#all-checks table").is_visible()  # folded
         page.locator("#all-checks summary").click()

@@ -69,7 +69,7 @@ def belongs(path: str, answers: dict[str, str]) -> bool:
     if under(monitoring) or path == "docs/monitoring.md":
         return yes["monitoring"]
     serving = (f"{package}serving/", "tests/serving/", "make/serving.mk", "deploy/k8s/")
-    serving += ("deploy/grafana/", "deploy/prometheus/", "deploy/mlflow/")
+    serving += ("deploy/grafana/", "deploy/prometheus/", "deploy/mlflow/", "deploy/filebeat/")
     if under(serving) or path in ("Dockerfile", ".dockerignore", "compose.yaml", "docs/serving.md"):
         return yes["serving"]
     scale_out = (f"{package}engine/", f"{package}kubeflow/", "tests/engine/", "tests/kubeflow/")

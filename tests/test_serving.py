@@ -201,7 +201,11 @@ def exported_metrics(project: Path) -> set[str]:
     package = project / "src" / project.name.replace("-", "_")
     suffixes = {"Counter": ["_total"], "Gauge": [""], "Histogram": ["_bucket", "_sum", "_count"]}
     names = set()
-    for module in ("serving/telemetry.py", "monitoring/drift_window.py"):
+    for module in (
+        "serving/telemetry.py",
+        "monitoring/drift_window.py",
+        "monitoring/stream_changes.py",
+    ):
         if not (package / module).exists():
             continue
         for node in ast.walk(ast.parse((package / module).read_text(encoding="utf-8"))):
@@ -262,7 +266,7 @@ def test_compose_services_ports_and_volumes(projects):
     for answers, project in projects:
         compose = yaml.safe_load((project / "compose.yaml").read_text(encoding="utf-8"))
         services = compose["services"]
-        assert set(services) == {"api", "mlflow", "postgres", "prometheus", "grafana"}
+        assert set(services) == {"api", "mlflow", "postgres", "prometheus", "grafana", "filebeat"}
         ports = {name: service.get("ports", []) for name, service in services.items()}
         assert ports == {
             "api": ["127.0.0.1:8000:8000"],
@@ -270,6 +274,7 @@ def test_compose_services_ports_and_volumes(projects):
             "postgres": [],
             "prometheus": ["127.0.0.1:9090:9090"],
             "grafana": ["127.0.0.1:3000:3000"],
+            "filebeat": [],
         }
         assert set(compose["volumes"]) == {
             "postgres-data",
@@ -282,7 +287,7 @@ def test_compose_services_ports_and_volumes(projects):
             volume.split(":")[0]
             for service in services.values()
             for volume in service.get("volumes", [])
-            if not volume.startswith(".")
+            if not volume.startswith((".", "/"))
         }
         assert named == set(compose["volumes"])  # every named volume declared and used
         for service in services.values():  # every bind mount exists in the project
@@ -337,3 +342,24 @@ def test_compose_services_ports_and_volumes(projects):
         provider = yaml.safe_load((grafana / "dashboards/dashboards.yml").read_text("utf-8"))
         path = provider["providers"][0]["options"]["path"]
         assert f"./deploy/grafana/dashboards:{path}:ro" in services["grafana"]["volumes"]
+        check_filebeat(project, services["filebeat"])
+
+
+def check_filebeat(project: Path, service: dict) -> None:
+    """The log shipper: only with its profile, its Elasticsearch from .env, the API's container
+    logs decoded as the ECS JSON lines they are, nothing else shipped."""
+    assert service["profiles"] == ["elk"]
+    assert service["environment"]["ELASTICSEARCH_URL"].startswith("${ELASTICSEARCH_URL:-")
+    mount = next(v for v in service["volumes"] if v.startswith("./deploy/filebeat/"))
+    config = yaml.safe_load((project / mount.split(":")[0]).read_text(encoding="utf-8"))
+    assert mount.split(":")[1] == "/usr/share/filebeat/filebeat.yml"
+    assert config["output.elasticsearch"]["hosts"] == ["${ELASTICSEARCH_URL}"]
+    (source,) = config["filebeat.inputs"]
+    folder = source["paths"][0].split("*")[0].rstrip("/")
+    assert any(v.startswith(folder + ":") for v in service["volumes"])
+    ndjson = next(parser["ndjson"] for parser in source["parsers"] if "ndjson" in parser)
+    assert ndjson["target"] == "" and ndjson["expand_keys"] is True
+    dropped = next(p["drop_event"] for p in source["processors"] if "drop_event" in p)
+    api_only = {"container.labels.com_docker_compose_service": "api"}
+    assert dropped["when"]["not"]["equals"] == api_only
+    assert "# ELASTICSEARCH_URL=" in (project / ".env.example").read_text(encoding="utf-8")

@@ -16,6 +16,7 @@ from mlflow import MlflowClient
 from {{ cookiecutter.module_name }}.config import load_params
 from {{ cookiecutter.module_name }}.dataset.schema import Schema
 from {{ cookiecutter.module_name }}.modeling.estimators import FAMILIES, build_estimator
+from {{ cookiecutter.module_name }}.modeling.outliers import OutlierDetector
 from {{ cookiecutter.module_name }}.paths import MODEL_DIR, SCHEMA_FILE, TRAIN_DATA
 from {{ cookiecutter.module_name }}.pipeline import prepare, train
 from {{ cookiecutter.module_name }}.tracking.__main__ import main as tracking_main
@@ -200,5 +201,11 @@ def test_the_model_holds_its_schema_and_a_verified_onnx_export(pipeline_run):
     assert check["max_difference"] <= check["tolerance"] and check["rows"] > 2
     client = MlflowClient(load_params(root).mlflow.tracking_uri)
     logged_files = {item.path for item in client.list_logged_model_artifacts(logged["model_id"])}
-    assert {"schema.json", "model.onnx", "onnx.json", "MLmodel"} <= logged_files
+    assert {"schema.json", "model.onnx", "onnx.json", "outliers.joblib", "MLmodel"} <= logged_files
+    detector = OutlierDetector.from_bytes((model_dir / "outliers.joblib").read_bytes())
+    train = pd.read_parquet(root / TRAIN_DATA)
+    assert detector.columns == [
+        c for c, kind in Schema.load(root / SCHEMA_FILE).features.items() if kind == "numeric"
+    ]
+    assert detector.score(train).flagged.mean() <= 0.02  # the training rows are its ordinary
     assert client.get_run(logged["run_id"]).data.tags["onnx_verified"] == "true"

@@ -24,7 +24,10 @@ RUN_FILE = Path("models/mlflow_run.json")
 # sent for prediction may hold), the ONNX export and what its check against scikit-learn found
 MODEL_SCHEMA, MODEL_ONNX, MODEL_ONNX_CHECK = "schema.json", "model.onnx", "onnx.json"
 MODEL_BACKGROUND = "explain_background.parquet"  # train rows SHAP explains against
-MODEL_EXTRAS = (MODEL_SCHEMA, MODEL_ONNX, MODEL_ONNX_CHECK, MODEL_BACKGROUND)
+MODEL_OUTLIERS = (
+    "outliers.joblib"  # the outlier detector of the training data (modeling/outliers.py)
+)
+MODEL_EXTRAS = (MODEL_SCHEMA, MODEL_ONNX, MODEL_ONNX_CHECK, MODEL_BACKGROUND, MODEL_OUTLIERS)
 # the run train could not log (the tracking store failed after the fit): `tracking log-kept`
 UNLOGGED_RUN_FILE = Path("models/unlogged_run.json")
 # evaluate's outputs

@@ -193,7 +193,13 @@ def break_batch(project: dict, how: str) -> tuple[pd.DataFrame, set]:
             subset = raw[target == target.value_counts().index[0]]
         else:
             subset = raw[target > target.quantile(0.75)]
-        return resample(subset), {("label_drift", None), ("prediction_drift", None)}
+        expected = {("label_drift", None), ("prediction_drift", None)}
+        return resample(subset), expected | {("prediction_divergence", None)}
+    if how == "outliers":  # a broken feed: a tenth of the rows far beyond the training range
+        values = batch[numeric].to_numpy(dtype=float, copy=True)
+        values[::10] = raw[numeric].max() + 10 * raw[numeric].std()
+        batch[numeric] = values
+        return batch, {("outliers", None)}
     if how == "performance":
         batch[schema.target] = batch[schema.target].sample(frac=1, random_state=0).to_numpy()
         return batch, {("performance", None)}
@@ -209,6 +215,7 @@ def break_batch(project: dict, how: str) -> tuple[pd.DataFrame, set]:
         "categorical_drift",
         "label_and_prediction_drift",
         "performance",
+        "outliers",
     ],
 )
 def test_each_check_fires_on_a_batch_built_to_break_it(project, tmp_path, how):
@@ -410,14 +417,17 @@ def test_retraining_decision_asks_the_monitor_about_a_batch(project, tmp_path):
 
 
 def test_a_new_check_decides_retraining_when_listed_critical(project, tmp_path, monkeypatch):
-    """README "Customise it": a function returning check rows, called from run_checks, with
-    severity "critical" and its name in monitoring.critical."""
-    from {{ cookiecutter.module_name }}.monitoring import checks, run, verdict
+    """README "Customise it": a function returning check rows, called from run_checks, and its
+    entry in the catalog; listed in monitoring.critical, it decides retraining."""
+    from {{ cookiecutter.module_name }}.monitoring import catalog, checks, run, verdict
 
     def too_few_rows(current):
-        return [
-            checks.check_row("min_rows", None, len(current) < 500, "critical", rows=len(current))
-        ]
+        return [checks.check_row("min_rows", None, len(current) < 500, rows=len(current))]
+
+    with pytest.raises(KeyError, match=r"no entry in monitoring/catalog\.py"):
+        too_few_rows(resample(project["raw"]))
+    entry = catalog.Check("Too few rows", "rows in the batch", (), "critical", "quality")
+    monkeypatch.setitem(catalog.CHECKS, "min_rows", entry)
 
     original = run.check_quality
 
@@ -437,3 +447,106 @@ def test_a_new_check_decides_retraining_when_listed_critical(project, tmp_path, 
     listed = settings.model_copy(update={"critical": [*settings.critical, "min_rows"]})
     code, message, _ = verdict.decide(rows, listed)
     assert code == verdict.RETRAIN and "min_rows" in message
+
+
+def test_critical_defaults_to_the_catalog_and_a_warning_can_be_made_critical(project, tmp_path):
+    """monitoring.critical defaults to the catalog's critical_by_default checks; unknown_words
+    (a warning by default) decides retraining once listed."""
+    from {{ cookiecutter.module_name }}.monitoring import catalog, checks, verdict
+
+    settings = project["params"].monitoring
+    assert settings.critical == catalog.CRITICAL_DEFAULT
+    assert "unknown_words" not in settings.critical
+    row = checks.check_row("unknown_words", "text", True, statistic=0.9, threshold=0.5)
+    assert verdict.decide([dict(row)], settings)[0] == verdict.HEALTHY
+    listed = settings.model_copy(update={"critical": ["unknown_words"]})
+    graded = dict(row)
+    assert verdict.decide([graded], listed)[0] == verdict.RETRAIN
+    assert graded["severity"] == "critical"
+
+
+def test_prediction_divergence_is_kl_with_a_g_test():
+    """drift.divergence: scipy's KL of the shares, and its G-test (power_divergence)."""
+    reference = pd.Series({"a": 60, "b": 30, "c": 10})
+    current = pd.Series({"a": 20, "b": 30, "c": 40, "d": 10})
+    found = drift.divergence(reference, current)
+    smoothed = (np.array([60, 30, 10, 0]) + 0.5) / (100 + 0.5 * 4)
+    shares = np.array([20, 30, 40, 10]) / 100
+    assert found.effect == pytest.approx(stats.entropy(shares, smoothed))
+    g = stats.power_divergence([20, 30, 40, 10], smoothed * 100, lambda_="log-likelihood")
+    assert (found.statistic, found.p_value) == pytest.approx((g.statistic, g.pvalue))
+    same = drift.divergence(reference, reference * 3)
+    assert same.p_value > 0.9 and same.effect < 0.001
+    values = np.random.default_rng(0).normal(size=5000)
+    edges = drift.decile_edges(values)
+    assert len(edges) == 9 and drift.binned(values, edges).tolist() == [500] * 10
+
+
+def test_outlier_check_fails_on_many_outliers_only():
+    """Fails when the share is outlier_ratio times the test split's and significant; lists the
+    most outlying rows, worst first."""
+    from {{ cookiecutter.module_name }}.modeling.outliers import Outliers
+    from {{ cookiecutter.module_name }}.monitoring.checks import outlier_check
+    from {{ cookiecutter.module_name }}.monitoring.settings import MonitoringSettings
+
+    settings = MonitoringSettings(reference="x", alpha=0.01, retrain_drift_share=0.3, overrides={})
+    scores = np.full(1000, 0.2)
+    few = outlier_check(Outliers(scores.copy(), [""] * 1000), 0.01, 2000, settings)
+    assert not few["failed"] and few["outlying_rows"] == 0 and few["examples"] == []
+    scores[:12] = 1.5  # 1.2% against 1%: chance
+    chance = outlier_check(Outliers(scores.copy(), ["far"] * 1000), 0.01, 2000, settings)
+    assert not chance["failed"] and chance["outlying_rows"] == 12
+    scores[:80] = np.linspace(1.1, 9, 80)  # 8%: a broken feed
+    broken = outlier_check(Outliers(scores, ["far"] * 1000), 0.01, 2000, settings)
+    assert broken["failed"] and broken["statistic"] == pytest.approx(0.08)
+    assert [item["row"] for item in broken["examples"][:2]] == [79, 78]
+
+
+def test_history_keeps_every_batch_and_the_report_shows_it(project, tmp_path):
+    """Each monitor run appends one line; the report's drift-over-time table has every tested
+    feature with its pattern once there are batches enough."""
+    from {{ cookiecutter.module_name }}.monitoring.history import HISTORY_FILE, read
+
+    schema, raw = project["schema"], project["raw"]
+    numeric = schema.columns(NUMERIC)[0]
+    for step in range(4):  # quiet, quiet, then a jump that stays: abrupt
+        batch = resample(raw, seed=step)
+        if step >= 2:
+            batch[numeric] = batch[numeric] + raw[numeric].std()
+        run_monitor(project, batch, tmp_path, html=step == 3)
+    entries = read(tmp_path / "out" / HISTORY_FILE)
+    assert [entry["status"] for entry in entries][:2] == ["healthy", "healthy"]
+    assert [entry["features"][numeric]["drifted"] for entry in entries] == [0, 0, 1, 1]
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "Drift over time: the last 4 batches" in page
+    row = page[page.index("<table id='history'>") :].split("</table>")[0]
+    assert f"<td>{numeric}</td><td>abrupt</td>" in row
+
+
+@pytest.mark.parametrize(
+    ("ratios", "expected"),
+    [
+        ([0.2, 0.3, 0.2, 0.25, 0.3], "stable"),
+        ([0.2, 0.3, 0.25, 2.5, 2.6, 2.4], "abrupt"),
+        ([0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4], "incremental"),
+        ([0.2, 2.0, 0.3, 2.2, 0.2, 2.1], "recurring"),
+        ([0.2, 1.5], "too few batches"),
+    ],
+)
+def test_history_patterns_are_named_by_their_rules(ratios, expected):
+    from {{ cookiecutter.module_name }}.monitoring.history import pattern
+
+    assert pattern(ratios, [value >= 1 for value in ratios]) == expected
+
+
+def test_adwin_finds_where_a_long_history_changed():
+    """river's ADWIN over the history: a level shift after 40 quiet batches is found within ten
+    batches; a quiet history of the same length has no change."""
+    from {{ cookiecutter.module_name }}.monitoring.history import change_points
+
+    rng = np.random.default_rng(0)
+    quiet = list(np.abs(rng.normal(0.3, 0.1, size=60)))
+    assert change_points(quiet) == []
+    shifted = quiet[:40] + [value + 2 for value in quiet[40:]]
+    found = change_points(shifted)
+    assert found and 40 <= found[0] <= 50

@@ -518,3 +518,93 @@ def test_a_token_guards_predictions_but_not_the_probes(pipeline_run, rows, monke
         assert "security" not in document["paths"]["/health"]["get"]
     logged = [json.dumps(getattr(record, "fields", {})) for record in caplog.records]
     assert len(logged) > 5 and not any("s3cret" in line for line in [caplog.text, *logged])
+
+
+def test_each_record_says_whether_it_is_an_outlier_and_the_rate_is_counted(client, rows):
+    """A record far outside the training range is flagged (with the feature named); ordinary
+    held-out records are not; /metrics counts the flagged ones."""
+    schema = client.app.state.served.schema
+    numeric = schema.columns(NUMERIC)[0]
+    before = metric_value(client, "model_outlier_records_total")
+    far = {**rows[0], numeric: 1e9}
+    answer = client.post("/predict", json={"records": [*rows[:5], far]})
+    assert answer.status_code == 200, answer.text
+    flags = answer.json()["outliers"]
+    assert [flag["outlier"] for flag in flags] == [False] * 5 + [True]
+    assert flags[-1]["score"] >= 1 and flags[-1]["reason"].startswith(f"{numeric} ")
+    assert all(flag["reason"] == "" for flag in flags[:5])
+    assert metric_value(client, "model_outlier_records_total") == before + 1
+    openapi = client.get("/openapi.json").json()["components"]["schemas"]
+    assert set(openapi["OutlierFlag"]["properties"]) == {"outlier", "score", "reason"}
+
+
+def metric_value(client: TestClient, name: str, **labels: str) -> float:
+    for family in text_string_to_metric_families(client.get("/metrics").text):
+        for sample in family.samples:
+            if sample.name == name and labels.items() <= sample.labels.items():
+                return sample.value
+    raise AssertionError(f"{name} {labels} not exported")
+
+
+@pytest.mark.skipif(
+    not has_capability("monitoring"), reason="change points come with the monitoring capability"
+)
+def test_adwin_counts_a_change_in_a_feature_of_the_stream(pipeline_run):
+    """Held-out records, then the same records with a feature shifted by 2 sd: ADWIN finds the
+    change in that feature's stream, not before it."""
+    root = pipeline_run["root"]
+    schema = Schema.load(root / "data/processed/schema.json")
+    numeric = schema.columns(NUMERIC)[0]
+    test = pd.read_parquet(root / TEST_DATA)[list(schema.features)].dropna(subset=[numeric])
+    steady = test.sample(600, replace=True, random_state=0)
+    shifted = steady.assign(**{numeric: steady[numeric] + 2 * float(test[numeric].std())})
+    with TestClient(create_app(root, params_of(root, max_batch_rows=200))) as client:
+        for chunk in range(0, 600, 200):
+            records = json.loads(steady.iloc[chunk : chunk + 200].to_json(orient="records"))
+            assert client.post("/predict", json={"records": records}).status_code == 200
+        assert metric_value(client, "model_change_points_total", stream=numeric) == 0
+        for chunk in range(0, 600, 200):
+            records = json.loads(shifted.iloc[chunk : chunk + 200].to_json(orient="records"))
+            assert client.post("/predict", json={"records": records}).status_code == 200
+        assert metric_value(client, "model_change_points_total", stream=numeric) >= 1
+
+
+def test_request_logs_are_ecs_json_lines(pipeline_run, rows, capsys):
+    """configure_logging: one JSON line per request with the Elastic Common Schema's fields, a
+    caller's W3C trace id kept; loggers outside the API keep their format."""
+    import logging
+
+    from {{ cookiecutter.module_name }}.serving.telemetry import configure_logging
+
+    names = ("{{ cookiecutter.module_name }}", "uvicorn", "uvicorn.error")
+    saved = {
+        name: (logging.getLogger(name).handlers[:], logging.getLogger(name).propagate)
+        for name in names
+    }
+    other = logging.getLogger("somebody.else")
+    other_handlers, root_handlers = other.handlers[:], logging.getLogger().handlers[:]
+    try:
+        configure_logging("INFO")
+        root = pipeline_run["root"]
+        trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+        with TestClient(create_app(root, params_of(root))) as client:
+            headers = {"traceparent": f"00-{trace}-00f067aa0ba902b7-01"}
+            assert (
+                client.post("/predict", json={"records": rows[:1]}, headers=headers).status_code
+                == 200
+            )
+        lines = [
+            json.loads(line)
+            for line in capsys.readouterr().out.splitlines()
+            if line.startswith("{")
+        ]
+        request = next(line for line in lines if line.get("message") == "request")
+        assert request["log.level"] == "info" and request["@timestamp"].endswith("Z")
+        assert request["http"] == {"request": {"method": "POST"}, "response": {"status_code": 200}}
+        assert request["url"] == {"path": "/predict"} and request["trace"] == {"id": trace}
+        assert request["event"]["duration"] > 0 and "ecs.version" in request
+        assert other.handlers == other_handlers and logging.getLogger().handlers == root_handlers
+    finally:
+        for name, (handlers, propagate) in saved.items():
+            logging.getLogger(name).handlers[:] = handlers
+            logging.getLogger(name).propagate = propagate

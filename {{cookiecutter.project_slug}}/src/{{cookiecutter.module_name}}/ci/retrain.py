@@ -51,6 +51,17 @@ def results(root: Path) -> list[str]:
     return paths
 
 
+def monitoring_history(root: Path) -> list[str]:
+    """The monitor's history of batches, committed with the model the latest batch led to."""
+    if not has_capability("monitoring"):
+        return []
+    from ..monitoring.history import HISTORY_FILE
+    from ..monitoring.run import REPORT_DIR
+
+    path = REPORT_DIR / HISTORY_FILE
+    return [path.as_posix()] if (root / path).is_file() else []
+
+
 def trained_on(root: Path) -> dict[str, str]:
     """{path: md5} of the prepare stage's data dependencies in dvc.lock."""
     lock = yaml.safe_load((root / LOCK_FILE).read_text(encoding="utf-8")) or {}
@@ -166,7 +177,7 @@ def run(
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     branch = f"retrain/{stamp}"
     git(root, "switch", "--quiet", "--create", branch)
-    git(root, "add", "--", *proposed)
+    git(root, "add", "--", *proposed, *monitoring_history(root))
     git(root, "commit", "--quiet", "--no-verify", "-m", "Retrain the model on the current data")
     print(f"retrain: new model on branch {branch}; push it and open a pull request to review")
     github_output(retrained="true", branch=branch)

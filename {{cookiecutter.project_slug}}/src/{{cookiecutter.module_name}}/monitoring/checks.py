@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..dataset.schema import (
     CATEGORICAL,
@@ -24,19 +25,22 @@ from ..dataset.schema import (
 )
 from ..modeling.metrics import higher_is_better, is_better, primary_metric, task_scores
 from ..modeling.model import load_pipeline
-from ..paths import MODEL_DIR, TEST_DATA
+from ..modeling.outliers import OutlierDetector, Outliers
+from ..paths import MODEL_DIR, MODEL_OUTLIERS, TEST_DATA
 from . import drift
+from .catalog import entry
 from .settings import MonitoringSettings
 from .text_drift import text_drift
 
 
-def check_row(name: str, column: str | None, failed: bool, severity: str, **values: Any) -> dict:
-    """One row of the report: what was checked, its statistics and threshold, the verdict."""
+def check_row(name: str, column: str | None, failed: bool, **values: Any) -> dict:
+    """One row of the report: what was checked, its statistics and threshold, the verdict. Its
+    severity is the catalog's (the verdict grades it by monitoring.critical)."""
     return {
         "check": name,
         "column": column,
         "failed": bool(failed),
-        "severity": severity,
+        "severity": entry(name).severity,
         **{key: _plain(value) for key, value in values.items()},
     }
 
@@ -91,20 +95,20 @@ def schema_checks(
 ) -> list[dict]:
     """Missing and extra columns, observed vs expected types, all-missing columns.
 
-    Severity "unusable": the batch cannot be judged at all.
+    Severity "unusable" (catalog.py): the batch cannot be judged at all.
     """
     checks = []
     missing = [column for column in schema.features if column not in columns]
     known = {*schema.features, schema.target, *schema.dropped}
     extra = [column for column in columns if column not in known]
-    checks.append(check_row("missing_columns", None, bool(missing), "unusable", columns=missing))
-    checks.append(check_row("extra_columns", None, bool(extra), "warning", columns=extra))
+    checks.append(check_row("missing_columns", None, bool(missing), columns=missing))
+    checks.append(check_row("extra_columns", None, bool(extra), columns=extra))
     for column, kind in schema.features.items():
         if column in missing:
             continue
         found = parsed[column]
         if not found.present:
-            checks.append(check_row("all_missing", column, True, "unusable", rows=found.rows))
+            checks.append(check_row("all_missing", column, True, rows=found.rows))
             continue
         failed_share = found.unparsable / found.present
         checks.append(
@@ -112,7 +116,6 @@ def schema_checks(
                 "data_type",
                 column,
                 failed_share > 1 - PARSE_SHARE,
-                "unusable",
                 expected=kind,
                 observed=found.dtype,
                 unparsable_share=failed_share,
@@ -140,7 +143,6 @@ def completeness_check(
         "completeness",
         column,
         share < threshold,
-        "critical",
         statistic=share,
         reference=reference_share,
         threshold=threshold,
@@ -157,7 +159,6 @@ def unknown_categories_check(
         "unknown_categories",
         column,
         unknown_share > limit,
-        "critical",
         statistic=unknown_share,
         threshold=limit,
         values=sorted(examples)[:10],
@@ -176,7 +177,7 @@ def unknown_words_check(
     limit = settings.for_column(column, "max_unknown_words", settings.max_unknown_words)
     examples = sorted(set(unknown))[:10]
     return check_row(
-        "unknown_words", column, share > limit, "warning",
+        "unknown_words", column, share > limit,
         statistic=share, threshold=limit, values=examples,
     )  # fmt: skip
 
@@ -260,7 +261,6 @@ def drift_checks(
                 "feature_drift",
                 column,
                 p_adjusted < settings.alpha and result.effect >= threshold,
-                "drift",
                 kind=kind,
                 test=result.test,
                 statistic=result.statistic,
@@ -313,7 +313,6 @@ def output_check(
         name,
         None,
         failed,
-        "critical",
         test=found.test,
         statistic=found.statistic,
         p_value=found.p_value,
@@ -322,6 +321,90 @@ def output_check(
         effect=found.effect,
         threshold=threshold,
         **found.extra,
+    )
+
+
+def prediction_divergence(
+    reference: Any, current: Any, numeric: bool, settings: MonitoringSettings
+) -> dict:
+    """KL divergence of a batch's predictions from the test split's: over the predicted classes,
+    or over ten bins of the test split's predicted values (divergence_check)."""
+    if numeric:
+        reference = np.asarray(reference, dtype=float)
+        edges = drift.decile_edges(reference)
+        found = drift.divergence(drift.binned(reference, edges), drift.binned(current, edges))
+    else:
+        found = drift.divergence(
+            drift.category_counts(pd.Series(reference)), drift.category_counts(pd.Series(current))
+        )
+    return divergence_check(found, settings)
+
+
+def divergence_check(found: drift.Drift, settings: MonitoringSettings) -> dict:
+    """Fails when the divergence reaches max_prediction_kl and the G-test finds it significant
+    (a small batch diverges by chance alone)."""
+    threshold = settings.max_prediction_kl
+    return check_row(
+        "prediction_divergence",
+        None,
+        found.p_value < settings.alpha and found.effect >= threshold,
+        test=found.test,
+        statistic=found.statistic,
+        p_value=found.p_value,
+        alpha=settings.alpha,
+        effect_name=found.effect_name,
+        effect=found.effect,
+        threshold=threshold,
+        **found.extra,
+    )
+
+
+def outlier_detector(root: Path) -> OutlierDetector | None:
+    """The detector train stored with the model (None: no model yet, or no numeric feature)."""
+    path = root / MODEL_DIR / MODEL_OUTLIERS
+    return OutlierDetector.from_bytes(path.read_bytes()) if path.is_file() else None
+
+
+def check_outliers(
+    root: Path, current: pd.DataFrame, schema: Schema, settings: MonitoringSettings
+) -> list[dict]:
+    """The batch's share of outlying rows against the test split's (outlier_check)."""
+    detector = outlier_detector(root)
+    if detector is None or not (root / TEST_DATA).is_file():
+        return []
+    test = pd.read_parquet(root / TEST_DATA, columns=detector.columns)
+    reference_share = float(detector.score(test).flagged.mean())
+    return [outlier_check(detector.score(current), reference_share, len(test), settings)]
+
+
+def outlier_check(
+    found: Outliers, reference_share: float, reference_rows: int, settings: MonitoringSettings
+) -> dict:
+    """Fails when the batch's outlier share is at least outlier_ratio times the test split's and
+    a one-sided binomial test finds it above that share (alpha). Lists the most outlying rows
+    (their position in the batch, from 0)."""
+    flagged = int(found.flagged.sum())
+    rows = len(found.scores)
+    # a test split without outliers still says "rare": half a row of it
+    expected = max(reference_share, 0.5 / max(reference_rows, 1))
+    share = flagged / rows if rows else 0.0
+    threshold = settings.outlier_ratio * expected
+    p_value = float(stats.binomtest(flagged, rows, expected, "greater").pvalue) if rows else 1.0
+    worst = np.argsort(-found.scores, kind="stable")[: min(flagged, 10)]
+    return check_row(
+        "outliers",
+        None,
+        share >= threshold and p_value < settings.alpha,
+        statistic=share,
+        reference=reference_share,
+        threshold=threshold,
+        p_value=p_value,
+        alpha=settings.alpha,
+        outlying_rows=flagged,
+        examples=[
+            {"row": int(i), "score": round(float(found.scores[i]), 3), "reason": found.reasons[i]}
+            for i in worst
+        ],
     )
 
 
@@ -360,7 +443,6 @@ def performance_check(
         "performance",
         None,
         is_better(metric, threshold, observed),
-        "critical",
         metric=metric,
         statistic=observed,
         reference=expected,
@@ -393,6 +475,7 @@ def check_model(
     test = held_out(root, model, schema)
     baseline = test.predicted if test is not None else model.predict(reference[columns])
     checks.append(output_drift("prediction_drift", baseline, predicted, regression, settings))
+    checks.append(prediction_divergence(baseline, predicted, regression, settings))
     if labels is not None and test is not None:
         observed = task_scores(schema.task, labels, predicted)[primary_metric(schema.task)]
         checks.append(performance_check(schema.task, observed, test.score(schema.task), settings))

@@ -34,7 +34,9 @@ from ..paths import MODEL_DIR
 from . import drift
 from .checks import (
     ParsedColumn,
+    check_outliers,
     completeness_check,
+    divergence_check,
     drift_checks,
     drift_columns,
     held_out,
@@ -254,6 +256,9 @@ def check_batch(
     checks += quality_checks(total, reference, schema, settings)
     checks += feature_drift_checks(total, plan, reference, settings)
     checks += model_checks(root, total, plan, reference, settings)
+    # outliers on the batch's sample (CHART_ROWS rows from every partition), as text is judged
+    typed, _ = parse_features(total.sample, schema, params.data.decimal)
+    checks += check_outliers(root, typed, schema, settings)
     return checks, batch, total.sample
 
 
@@ -373,6 +378,25 @@ def output_drift_of(reference: Any, current: Outputs, plan: Plan) -> drift.Drift
     return drift.counts_drift(reference_counts, current.counts)
 
 
+def output_divergence(reference: Any, current: Outputs, plan: Plan) -> drift.Drift:
+    """drift.divergence of the batch's predictions: counted classes, or the grid's bins summed
+    into the ten bins (at the grid points nearest the test split's deciles) the in-memory
+    monitor uses."""
+    if plan.output_grid is None:
+        return drift.divergence(drift.category_counts(pd.Series(reference)), current.counts)
+    grid = plan.output_grid
+    values = np.asarray(reference, dtype=float)
+    values = values[~np.isnan(values)]
+    # bin k of Bins is [grid[k-1], grid[k]): the values below grid[j] are bins 0..j
+    at = np.unique(np.minimum(np.searchsorted(grid, drift.decile_edges(values)), len(grid) - 1))
+
+    def coarse(counts: np.ndarray) -> pd.Series:
+        below = np.cumsum(counts)[at]
+        return pd.Series(np.diff(np.concatenate([[0], below, [counts.sum()]])))
+
+    return drift.divergence(coarse(Bins.of(values, grid).counts), coarse(current.bins.counts))
+
+
 def model_checks(
     root: Path, total: Summary, plan: Plan, reference: pd.DataFrame, settings: MonitoringSettings
 ) -> list[dict]:
@@ -389,6 +413,9 @@ def model_checks(
     predicted = total.predicted_labelled if has_labels else total.predicted_all
     found = output_drift_of(plan.reference_predictions, predicted, plan)
     checks.append(output_check("prediction_drift", found, regression, settings))
+    checks.append(
+        divergence_check(output_divergence(plan.reference_predictions, predicted, plan), settings)
+    )
     expected = plan.expected_score if has_labels else None
     if expected is not None:
         observed = streamed_score(schema.task, total)

@@ -2,7 +2,8 @@
 
 Builds two batches from the raw data: a clean resample (the monitor stays quiet, exit 0) and a
 drifted one (two numeric features shifted by one standard deviation, one categorical feature
-skewed to its rarest value: the monitor asks for retraining, exit 1), runs the monitor on both
+skewed to its rarest value, a few rows with a value far out of range: the monitor asks for
+retraining, exit 1, and lists the outliers), runs the monitor on both
 and says where the reports are. Exits 1 if either verdict is not the expected one.
 """
 
@@ -23,6 +24,8 @@ from .verdict import HEALTHY, RETRAIN, STATUS
 BATCH_ROWS = 300
 SHIFT_SD = 1.0  # shift of the drifted numeric features, in standard deviations
 SKEW_SHARE = 0.6  # share of the drifted categorical feature's rows set to its rarest value
+DEMO_HISTORY = "demo-history.jsonl"
+BROKEN_SHARE = 0.05  # share of the drifted batch's rows with a value far out of range (outliers)
 
 
 def make_batches(raw: pd.DataFrame, schema: Schema, decimal: str = ".", seed: int = 0):
@@ -36,6 +39,10 @@ def make_batches(raw: pd.DataFrame, schema: Schema, decimal: str = ".", seed: in
         rarest = raw[column].value_counts().index[-1]
         chosen = rng.random(len(drifted)) < SKEW_SHARE
         drifted.loc[chosen, column] = rarest
+    for column in schema.columns(NUMERIC)[-1:]:  # a broken feed: ten times the largest value
+        values = to_numbers(drifted[column], decimal)
+        broken = rng.random(len(drifted)) < BROKEN_SHARE
+        drifted[column] = values.mask(broken, 10 * to_numbers(raw[column], decimal).abs().max())
     return clean, drifted
 
 
@@ -56,7 +63,10 @@ def run(root: Path | str = ".") -> int:
     ):
         path = folder / f"demo_{name.split()[0]}.csv"
         batch.to_csv(path, index=False, sep=data.sep, decimal=data.decimal)
-        code, report = monitor(path, root, params, out_dir=out)
+        # both batches in a history of their own (git-ignored, unlike the project's): the
+        # report shows them side by side
+        history_file = root / REPORT_DIR / DEMO_HISTORY
+        code, report = monitor(path, root, params, out_dir=out, history_file=history_file)
         mark = "as expected" if code == expected else f"UNEXPECTED (wanted {STATUS[expected]})"
         print(f"{name} ({path.relative_to(root)}): exit {code}, {report['message']} [{mark}]")
         print(f"  reports: {(out / 'report.html').relative_to(root)}, report.json beside it")

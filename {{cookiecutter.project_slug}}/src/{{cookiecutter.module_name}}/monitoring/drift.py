@@ -116,6 +116,35 @@ def psi(reference_shares: np.ndarray, current_shares: np.ndarray, floor: float =
     return float(np.sum((q - p) * np.log(q / p)))
 
 
+def decile_edges(reference: np.ndarray) -> np.ndarray:
+    """The inner edges of ten bins of equal reference share (fewer when values repeat)."""
+    return np.unique(np.quantile(reference, np.linspace(0.1, 0.9, 9)))
+
+
+def binned(values: np.ndarray, edges: np.ndarray) -> pd.Series:
+    """Counts of `values` per bin: bin k holds values from edges[k-1] up to edges[k]."""
+    where = np.searchsorted(edges, np.asarray(values, dtype=float), side="right")
+    return pd.Series(np.bincount(where, minlength=len(edges) + 1))
+
+
+def divergence(reference: pd.Series, current: pd.Series) -> Drift:
+    """Kullback-Leibler divergence (nats) of the current shares from the reference's, and the
+    G-test of the current counts against the reference shares: G = 2 n KL, chi-square with one
+    degree of freedom fewer than bins. The reference shares get half a count per bin: a class
+    the reference never had would make the divergence infinite."""
+    table = pd.concat([reference, current], axis=1, keys=["reference", "current"]).fillna(0)
+    counts = table.to_numpy(dtype=float).T
+    bins, rows = counts.shape[1], counts[1].sum()
+    if bins < 2 or rows == 0:
+        return Drift("g_test", 0.0, 1.0, "kl_divergence", 0.0, {"bins": bins})
+    expected = (counts[0] + 0.5) / (counts[0].sum() + 0.5 * bins)
+    kl = float(stats.entropy(counts[1] / rows, expected))
+    g = 2 * rows * kl
+    return Drift(
+        "g_test", g, float(stats.chi2.sf(g, bins - 1)), "kl_divergence", kl, {"bins": bins}
+    )
+
+
 def adjust(p_values: list[float], method: str) -> list[float]:
     """p-values corrected for testing many columns at once (compare them with alpha)."""
     if not p_values or method == "none":

@@ -12,25 +12,16 @@ import numpy as np
 import pandas as pd
 
 from ..dataset.schema import NUMERIC, TEXT, Schema, words_per_value
+from .catalog import in_section
 from .drift import category_counts
+from .history import HISTORY_FILE, feature_histories
 from .verdict import describe
 
 MAX_CATEGORIES = 15  # bars per categorical plot; the rest is summed as "other"
 COLORS = {"reference": "#4c72b0", "current": "#dd8452"}
-# Data-quality checks in the order a person should fix them.
-QUALITY = {
-    "missing_columns": "Missing columns",
-    "data_type": "Wrong data types",
-    "completeness": "Too many missing values",
-    "unknown_categories": "Categories never seen in training",
-    "unknown_words": "Words never seen in training (text)",
-    "extra_columns": "Columns the model does not use",
-}
-MODEL = {
-    "performance": "Performance on labelled rows",
-    "prediction_drift": "Prediction drift",
-    "label_drift": "Label drift",
-}
+# Data-quality and model checks, in the catalog's order (the order to fix them in).
+QUALITY = {name: check.label for name, check in in_section("quality").items()}
+MODEL = {name: check.label for name, check in in_section("model").items()}
 HEADLINES = {
     "healthy": "Healthy: no action needed",
     "retrain": "Retrain: the model no longer fits this data",
@@ -55,6 +46,7 @@ def render(
     reference: pd.DataFrame | None,
     current: pd.DataFrame | None,
     schema: Schema | None,
+    history: list[dict] | None = None,
 ) -> str:
     checks = report.get("checks", [])
     drift_rows = [row for row in checks if row["check"] == "feature_drift"]
@@ -65,6 +57,8 @@ def render(
         _drift_summary(drift_rows),
         _model_health([row for row in checks if row["check"] in MODEL]),
         _quality([row for row in checks if row["check"] in QUALITY]),
+        _outliers(next((row for row in checks if row["check"] == "outliers"), None)),
+        _over_time(history or [], report.get("settings", {}).get("history_batches", 20)),
     ]
     if reference is not None and current is not None and schema is not None and drift_rows:
         charts = []
@@ -205,6 +199,76 @@ def _quality(rows: list[dict]) -> str:
             severity = group[0]["severity"]
             groups.append(f"<h3>{label} ({severity})</h3><ul>{items}</ul>")
     return title + f"<div id='quality-failures'>{''.join(groups)}</div>"
+
+
+def _outliers(row: dict | None) -> str:
+    """The batch's most outlying rows, with why (modeling/outliers.py)."""
+    if row is None:
+        return ""
+    title = (
+        f"<h2>Outliers: {row['outlying_rows']} rows ({_format(row['statistic'])} of the batch; "
+        f"test split {_format(row['reference'])})</h2>"
+    )
+    if not row["examples"]:
+        return title + "<p>No row is unlike the training data.</p>"
+    head = "<tr><th class='num'>row</th><th class='num'>score</th><th>why</th></tr>"
+    body = "".join(
+        f"<tr><td class='num'>{item['row']}</td>{_num(item['score'])}"
+        f"<td>{_text(item['reason'])}</td></tr>"
+        for item in row["examples"]
+    )
+    note = (
+        "<p class='muted'>The most outlying rows (row numbers from 0, in batch order); a score "
+        "of 1 or more is an outlier.</p>"
+    )
+    return f"{title}{note}<table id='outliers'>{head}{body}</table>"
+
+
+def _over_time(entries: list[dict], last: int) -> str:
+    """Each feature's drift over the last batches of the history, and its pattern."""
+    features = feature_histories(entries, last)
+    shown = min(len(entries), last)
+    title = f"<h2>Drift over time: the last {shown} batches</h2>"
+    if not features:
+        return title + "<p>No feature drift in the history yet.</p>"
+    head = (
+        "<tr><th>feature</th><th>pattern</th><th class='num'>latest effect / threshold</th>"
+        "<th class='num'>batches drifted</th><th>ADWIN changes (batch)</th></tr>"
+    )
+    features.sort(key=lambda item: (item.pattern == "stable", -np.nan_to_num(item.ratios[-1])))
+    body = "".join(
+        f"<tr><td>{_text(item.column)}</td><td>{item.pattern}</td>{_num(item.ratios[-1])}"
+        f"<td class='num'>{sum(item.drifted)}</td>"
+        f"<td>{', '.join(map(str, item.changes)) or 'none'}</td></tr>"
+        for item in features
+    )
+    note = (
+        "<p class='muted'>Patterns and their rules: docs/monitoring.md. The history is "
+        f"reports/monitoring/{HISTORY_FILE}, one line per batch.</p>"
+    )
+    chart = _history_plot(features[:8]) if shown >= 2 else ""
+    return f"{title}{note}<table id='history'>{head}{body}</table>{chart}"
+
+
+def _history_plot(features: list) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(9, 2.8))
+    for item in features:
+        axes.plot(range(len(item.ratios)), item.ratios, marker="o", label=str(item.column)[:20])
+    axes.axhline(1.0, color="#c22", linestyle="--", linewidth=1)
+    axes.set_xlabel("batch (oldest first)")
+    axes.set_ylabel("effect / threshold")
+    axes.legend(fontsize=7, ncol=4)
+    figure.tight_layout()
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg")
+    plt.close(figure)
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
 
 
 def _all_checks(checks: list[dict]) -> str:

@@ -14,7 +14,9 @@ from ..config import Params, load_params
 from ..dataset.raw import UnreadableData, out_of_core, read_table
 from ..dataset.schema import Schema, to_numbers
 from ..paths import SCHEMA_FILE
-from .checks import check_model, check_quality, check_schema, feature_drift
+from . import history
+from .checks import check_model, check_outliers, check_quality, check_schema, feature_drift
+from .history import HISTORY_FILE
 from .settings import MonitoringSettings, monitoring_settings
 from .verdict import STATUS, UNUSABLE, decide
 
@@ -50,6 +52,7 @@ def run_checks(
     checks += check_quality(reference, typed, schema, settings)
     checks += feature_drift(reference, typed, schema, settings)
     if model:
+        checks += check_outliers(root, typed, schema, settings)
         labels = None
         if schema.target in current.columns:
             labels = current[schema.target]
@@ -68,10 +71,13 @@ def monitor(
     params: Params | None = None,
     out_dir: Path | None = None,
     html: bool = True,
+    history_file: Path | None = None,
 ) -> tuple[int, dict]:
-    """Check one batch and write the reports; returns the exit code and the report."""
+    """Check one batch, append its summary to the history (default: history.jsonl beside the
+    reports) and write the reports; returns the exit code and the report."""
     root = Path(root)
     out_dir = root / REPORT_DIR if out_dir is None else out_dir
+    history_file = out_dir / HISTORY_FILE if history_file is None else history_file
     report: dict[str, Any] = {"batch": {"path": str(current_path)}, "checks": []}
     reference = current = schema = None
     try:
@@ -113,6 +119,7 @@ def monitor(
         key: report[key] for key in ("status", "exit_code", "message", *report) if key in report
     }
     out_dir.mkdir(parents=True, exist_ok=True)
+    history.append(history_file, history.summary(report))
     (out_dir / "report.json").write_text(
         json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8"
     )
@@ -120,6 +127,7 @@ def monitor(
         from .report_html import render
 
         (out_dir / "report.html").write_text(
-            render(report, reference, current, schema), encoding="utf-8"
+            render(report, reference, current, schema, history.read(history_file)),
+            encoding="utf-8",
         )
     return code, report

@@ -7,16 +7,11 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, PositiveInt, StringConstraints
 
 from ..config import Params, Section, Share, section
+from .catalog import CRITICAL_CAPABLE, CRITICAL_DEFAULT
 
-# Checks the retraining policy may list as critical (any failure of one warrants retraining).
-CriticalCheck = Literal[
-    "completeness",
-    "unknown_categories",
-    "unknown_words",
-    "prediction_drift",
-    "label_drift",
-    "performance",
-]
+# Checks the retraining policy may list as critical (any failure of one warrants retraining):
+# those of the catalog whose severity is "critical".
+CriticalCheck = Literal[CRITICAL_CAPABLE]  # type: ignore[valid-type]
 Correction = Literal["benjamini-hochberg", "bonferroni", "none"]
 NonNegative = Annotated[float, Field(ge=0)]
 
@@ -41,9 +36,10 @@ class MonitoringSettings(Section):
     reference: Annotated[str, StringConstraints(min_length=1)]
     alpha: Share
     retrain_drift_share: Share
-    critical: list[CriticalCheck]
     overrides: dict[str, ColumnOverride]
     # Defaults:
+    # any of these failing warrants retraining (catalog.py marks which are by default)
+    critical: list[CriticalCheck] = Field(default_factory=lambda: list(CRITICAL_DEFAULT))
     # many columns tested at once; Benjamini-Hochberg keeps false drift flags to ~1% of flags
     correction: Correction = "benjamini-hochberg"
     # numeric drift also needs a Wasserstein distance >= this many reference sd: below it, big
@@ -65,6 +61,16 @@ class MonitoringSettings(Section):
     max_unknown_words: Share = 0.5
     # with labels in the batch: accuracy this share below (rmse above) the test split's fails
     performance_drop: NonNegative = 0.1
+    # outliers fail when the batch's share of outlying rows is at least this many times the test
+    # split's (and significantly above it): a feed that breaks makes many more
+    outlier_ratio: Annotated[float, Field(ge=1)] = 3.0
+    # predictions fail when their Kullback-Leibler divergence from the test split's (nats,
+    # predicted classes or 10 bins of values) reaches this, and is significant (G-test)
+    max_prediction_kl: NonNegative = 0.1
+    history_batches: PositiveInt = 20  # past batches the report's drift-over-time view shows
+    # ADWIN's confidence on the served stream (stream_changes.py): smaller finds fewer false
+    # changes and real ones later
+    change_delta: Annotated[float, Field(gt=0, lt=1)] = 0.002
     serving_window: PositiveInt = 1000  # recent API rows the /metrics drift gauges use
 
     def for_column(self, column: str, key: str, default: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .catalog import severity
 from .settings import MonitoringSettings
 
 HEALTHY, RETRAIN, UNUSABLE = 0, 1, 2
@@ -12,18 +13,17 @@ STATUS = {HEALTHY: "healthy", RETRAIN: "retrain", UNUSABLE: "unusable"}
 
 def decide(checks: list[dict], settings: MonitoringSettings) -> tuple[int, str, dict]:
     """The retraining policy: retrain when a critical check fails or at least
-    retrain_drift_share of the tested features drift."""
+    retrain_drift_share of the tested features drift. Each row's severity is graded by the
+    catalog and monitoring.critical (a critical-capable check not listed is a warning)."""
+    for row in checks:
+        row["severity"] = severity(row["check"], settings.critical)
     unusable = [row for row in checks if row["failed"] and row["severity"] == "unusable"]
     if unusable:
         return UNUSABLE, "batch unusable: " + "; ".join(describe(row) for row in unusable), {}
     drift_rows = [row for row in checks if row["check"] == "feature_drift"]
     drifted = [row["column"] for row in drift_rows if row["failed"]]
     share = len(drifted) / len(drift_rows) if drift_rows else 0.0
-    critical = [
-        row
-        for row in checks
-        if row["failed"] and row["severity"] == "critical" and row["check"] in settings.critical
-    ]
+    critical = [row for row in checks if row["failed"] and row["severity"] == "critical"]
     policy = {
         "drifted_features": drifted,
         "tested_features": len(drift_rows),

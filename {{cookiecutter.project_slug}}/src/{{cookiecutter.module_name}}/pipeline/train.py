@@ -25,11 +25,13 @@ from ..modeling.estimators import build_baseline, build_estimator, model_size
 from ..modeling.metrics import is_better, primary_metric, task_scores
 from ..modeling.model import build_model, fit
 from ..modeling.onnx_export import Verification, export_verified
+from ..modeling.outliers import OutlierDetector
 from ..paths import (
     MODEL_BACKGROUND,
     MODEL_DIR,
     MODEL_ONNX,
     MODEL_ONNX_CHECK,
+    MODEL_OUTLIERS,
     MODEL_SCHEMA,
     RUN_FILE,
     SCHEMA_FILE,
@@ -139,6 +141,9 @@ def model_extras(
     found."""
     extras = {MODEL_SCHEMA: (json.dumps(asdict(schema), indent=2) + "\n").encode()}
     extras[MODEL_BACKGROUND] = background_rows(train, params)
+    detector = OutlierDetector.fit(train, schema, params.split.seed)
+    if detector is not None:  # without numeric features, no record is called an outlier
+        extras[MODEL_OUTLIERS] = detector.to_bytes()
     size = model_size(model.steps[-1][1])
     if not params.onnx.export:
         verification = Verification(False, "onnx.export is false in params.yaml")

@@ -15,7 +15,8 @@ from ..config import Params
 from ..dataset.schema import Schema
 from ..modeling import onnx_export
 from ..modeling.model import load_pipeline
-from ..paths import MODEL_DIR, MODEL_ONNX, MODEL_ONNX_CHECK, MODEL_SCHEMA, RUN_FILE
+from ..modeling.outliers import OutlierDetector
+from ..paths import MODEL_DIR, MODEL_ONNX, MODEL_ONNX_CHECK, MODEL_OUTLIERS, MODEL_SCHEMA, RUN_FILE
 from ..tracking.server import TrackingUnavailable, check_tracking_server
 
 LOGGER = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class PredictionModel:
     classes: list[Any] = field(default_factory=list)  # empty for a regressor
     onnx: Any = None  # an onnx_export.OnnxModel when the export verified, else None
     scorer_reason: str = ""  # why scikit-learn scores, when it does
+    outliers: OutlierDetector | None = None  # None: a model without numeric features
 
     @property
     def info(self) -> dict[str, str]:
@@ -72,7 +74,12 @@ def load_model(
     onnx, reason = _onnx_model(path, schema, pipeline, threads)
     if onnx is None:
         LOGGER.warning("scoring with scikit-learn", extra={"fields": {"reason": reason}})
-    return PredictionModel(pipeline, schema, name, version, source, path, classes, onnx, reason)
+    outliers = None
+    if (path / MODEL_OUTLIERS).exists():  # a model trained before the detector has none
+        outliers = OutlierDetector.from_bytes((path / MODEL_OUTLIERS).read_bytes())
+    return PredictionModel(
+        pipeline, schema, name, version, source, path, classes, onnx, reason, outliers
+    )
 
 
 def _download_registered(params: Params, name: str, alias: str) -> tuple[Path, str]:

@@ -121,9 +121,10 @@ def install(app: FastAPI, served: PredictionModel) -> None:
     state = app.state
     app.router.routes = [r for r in app.router.routes if r.path not in MODEL_ROUTES]
     state.drift = drift_gauges(state.root, state.params, state.metrics.registry)
+    changes = change_detectors(served, state.params, state.metrics.registry)
     records = RecordSchema(served.schema, state.params.data.decimal)
     max_rows = serving_settings(state.params).max_batch_rows
-    add_predict(app, served, records, max_rows, state.metrics, state.drift)
+    add_predict(app, served, records, max_rows, state.metrics, state.drift, changes)
     add_explain(app, served, records, max_rows, state.params.explain.top_features)
     app.openapi_schema = None  # the request schema is the model's
     state.served, state.problem = served, ""
@@ -188,8 +189,11 @@ def add_predict(
     max_rows: int,
     metrics: ApiMetrics,
     window: Any,
+    changes: Any,
 ) -> None:
-    """/predict, its request schema the served model's records (OpenAPI shows it)."""
+    """/predict, its request schema the served model's records (OpenAPI shows it). Each record
+    is flagged an outlier or not; `window` (drift gauges) and `changes` (ADWIN change points)
+    see every record, when the project has the monitoring capability."""
     metrics.info.labels(served.name, served.version, served.source).set(1)
     metrics.ready.set(1)
     classes = [str(label) for label in served.classes]
@@ -197,7 +201,7 @@ def add_predict(
 
     @app.post(
         PREDICT,
-        response_model=response_model(classes, ids),
+        response_model=response_model(classes, ids, served.outliers is not None),
         openapi_extra={"requestBody": request_body(records_schema, max_rows)},
         responses={
             400: {"description": "The body is not UTF-8 text"},
@@ -224,9 +228,19 @@ def add_predict(
             ]
         if ids:
             answer["ids"] = checked.ids.to_dict("records")
+        if served.outliers is not None:
+            found = served.outliers.score(checked.features)
+            answer["outliers"] = [
+                {"outlier": bool(value >= 1.0), "score": round(float(value), 4), "reason": why}
+                for value, why in zip(found.scores, found.reasons, strict=True)
+            ]
+            metrics.outliers.inc(int(found.flagged.sum()))
         metrics.observe_predictions(len(checked.features), answer["predictions"], bool(classes))
         if window is not None:
             window.add(checked.features.to_dict("records"))
+        if changes is not None:
+            top = scores.probabilities.max(axis=1) if classes else scores.predictions
+            changes.add(checked.features, top)
         return FiniteJSONResponse(answer)
 
 
@@ -326,6 +340,16 @@ def parse_records(body: bytes, max_rows: int) -> tuple[list[Any], JSONResponse |
         detail = [{"loc": loc, "msg": message, "type": kind} for loc, message, kind in errors]
         return [], JSONResponse({"detail": detail}, status_code=422)
     return records, None
+
+
+def change_detectors(served: PredictionModel, params: Params, registry: CollectorRegistry) -> Any:
+    """ADWIN over every numeric feature and the model's output, where the project has the
+    monitoring capability; None otherwise."""
+    if not has_capability("monitoring"):
+        return None
+    from ..monitoring.stream_changes import StreamChanges
+
+    return StreamChanges.for_model(served.schema, params, registry)
 
 
 def drift_gauges(root: Path, params: Params, registry: CollectorRegistry) -> Any:

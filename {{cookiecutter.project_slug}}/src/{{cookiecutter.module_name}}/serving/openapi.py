@@ -29,7 +29,15 @@ def request_body(records: RecordSchema, max_rows: int) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": body}}}
 
 
-def response_model(classes: list[Any], ids: list[str]) -> type[BaseModel]:
+class OutlierFlag(BaseModel):
+    """Is the record unlike the training data (modeling/outliers.py)?"""
+
+    outlier: bool
+    score: float  # 1 and above: an outlier
+    reason: str = ""  # which feature is out of range, or which combine unusually
+
+
+def response_model(classes: list[Any], ids: list[str], outliers: bool) -> type[BaseModel]:
     prediction = str if classes else float
     fields: dict[str, Any] = {
         "model": (dict[str, str], ...),
@@ -37,6 +45,8 @@ def response_model(classes: list[Any], ids: list[str]) -> type[BaseModel]:
     }
     if classes:
         fields["probabilities"] = (list[dict[str, float]], ...)
+    if outliers:  # a model with numeric features: one flag per record
+        fields["outliers"] = (list[OutlierFlag], ...)
     if ids:
         fields["ids"] = (list[dict[str, Any]], ...)  # each record's ID columns, as sent
     return create_model("PredictResponse", **fields)

@@ -1,13 +1,15 @@
 """What the API tells operators: Prometheus metrics of every request and prediction, and one
-JSON log line per request (ELK, Loki)."""
+JSON log line per request in the Elastic Common Schema (ELK, Loki)."""
 
 import json
 import logging
+import secrets
 import sys
 import time
 from collections.abc import Callable, Container
 from typing import Any
 
+import ecs_logging
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from .routes import METRICS
@@ -61,6 +63,11 @@ class ApiMetrics:
             registry=registry,
         )
         self.ready = Gauge("model_ready", "1 when a model is loaded", registry=registry)
+        self.outliers = Counter(
+            "model_outlier_records_total",
+            "Records the outlier detector flagged (rate over api_batch_rows_sum: the share)",
+            registry=registry,
+        )
 
     def observe_predictions(self, rows: int, predictions: list, classifier: bool) -> None:
         self.rows.observe(rows)
@@ -113,13 +120,12 @@ class MetricsMiddleware:
             if self.access_log and endpoint != METRICS:
                 LOGGER.info(
                     "request",
-                    extra={
-                        "fields": {
-                            "method": scope["method"],
-                            "path": path,
-                            "status": status,
-                            "duration_ms": round(elapsed * 1000, 3),
-                        }
+                    extra={  # ECS field names (configure_logging)
+                        "http.request.method": scope["method"],
+                        "http.response.status_code": status,
+                        "url.path": path,
+                        "event.duration": round(elapsed * 1e9),
+                        "trace.id": trace_id(scope["headers"]),
                     },
                 )
 
@@ -175,28 +181,24 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": payload})
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line (ELK, Loki): time, level, logger, message and extra fields."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-            **getattr(record, "fields", {}),
-        }
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
-
-
 def configure_logging(level: str = "INFO") -> None:
+    """The API's loggers (this package's and uvicorn's) write one JSON line each in the Elastic
+    Common Schema (ecs-logging): `@timestamp`, `log.level`, `message`, and for requests
+    `http.*`, `url.*`, `event.duration` (ns) and `trace.id`. Other loggers keep their format."""
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonFormatter())
-    logging.Formatter.converter = time.gmtime
+    handler.setFormatter(ecs_logging.StdlibFormatter(exclude_fields=["process", "log.origin"]))
     for name in (__package__.split(".")[0], "uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
         logger.setLevel(level)
         logger.propagate = False
+
+
+def trace_id(headers: list[tuple[bytes, bytes]]) -> str:
+    """The W3C trace id of a `traceparent` header (a caller's trace), else a new one."""
+    for key, value in headers:
+        if key == b"traceparent":
+            parts = value.decode("latin-1").split("-")
+            if len(parts) >= 3 and len(parts[1]) == 32:
+                return parts[1]
+    return secrets.token_hex(16)
