@@ -83,3 +83,20 @@ def test_it_round_trips_and_needs_a_numeric_feature(detector):
     assert np.array_equal(again.score(rows).scores, detector.score(rows).scores)
     text_only = Schema("y", "classification", {"note": "text"}, {}, {})
     assert OutlierDetector.fit(pd.DataFrame({"note": ["a"] * 50}), text_only) is None
+
+
+def test_its_quantile_transform_is_scikit_learns(detector):
+    """The arrays the detector keeps give what QuantileTransformer gives, beyond the range and
+    with missing values (0: the average) included."""
+    from sklearn.preprocessing import QuantileTransformer
+
+    from {{ cookiecutter.module_name }}.modeling.outliers import FIT_ROWS, numeric_matrix
+
+    train = numeric_matrix(correlated(20_000, 0), detector.columns)
+    reference = QuantileTransformer(
+        n_quantiles=1000, output_distribution="normal", subsample=FIT_ROWS, random_state=0
+    ).fit(train)
+    rows = numeric_matrix(correlated(500, 6), detector.columns)
+    rows[0, 0], rows[1, 1], rows[2, 2] = 1e9, -1e9, np.nan
+    expected = np.nan_to_num(reference.transform(rows), nan=0.0)
+    assert np.allclose(detector.normal(rows), expected, rtol=0, atol=1e-12)

@@ -486,7 +486,7 @@ def test_outlier_check_fails_on_many_outliers_only():
     """Fails when the share is outlier_ratio times the test split's and significant; lists the
     most outlying rows, worst first."""
     from {{ cookiecutter.module_name }}.modeling.outliers import Outliers
-    from {{ cookiecutter.module_name }}.monitoring.checks import outlier_check
+    from {{ cookiecutter.module_name }}.monitoring.model_checks import outlier_check
     from {{ cookiecutter.module_name }}.monitoring.settings import MonitoringSettings
 
     settings = MonitoringSettings(reference="x", alpha=0.01, retrain_drift_share=0.3, overrides={})

@@ -16,11 +16,13 @@ text features are left to the monitor's unknown-category and unknown-word checks
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 
 import joblib
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 from sklearn.covariance import EmpiricalCovariance
 from sklearn.preprocessing import QuantileTransformer
 
@@ -29,6 +31,9 @@ from ..dataset.schema import NUMERIC, Schema
 MARGIN_SD = 1.0  # beyond the training range by more than this many sd: out of range
 OUTLIER_RATE = 0.005  # share of training rows the combination limit flags
 FIT_ROWS = 100_000  # a seeded sample of the train split fits it (under a second)
+# QuantileTransformer's own bound and clipping (sklearn.preprocessing._data.BOUNDS_THRESHOLD)
+BOUNDS = 1e-7
+CLIP = (float(ndtri(BOUNDS - np.spacing(1))), float(ndtri(1 - (BOUNDS - np.spacing(1)))))
 
 
 @dataclass
@@ -49,8 +54,13 @@ class OutlierDetector:
     low: np.ndarray  # training minimum, maximum and standard deviation per column
     high: np.ndarray
     spread: np.ndarray
-    transformer: QuantileTransformer
-    covariance: EmpiricalCovariance
+    # scikit-learn's fitted QuantileTransformer (quantiles x columns, and their ranks 0..1) and
+    # EmpiricalCovariance (location, precision), kept as arrays: scoring one record through the
+    # estimators took 1.1 ms, these arrays 0.05 ms (the API scores every record it serves)
+    quantiles: np.ndarray  # columns x quantiles, each row increasing
+    ranks: np.ndarray
+    location: np.ndarray
+    precision: np.ndarray
     limit: float  # the Mahalanobis distance only OUTLIER_RATE of the training rows exceed
 
     @classmethod
@@ -62,48 +72,85 @@ class OutlierDetector:
         if len(features) > FIT_ROWS:
             features = features.sample(n=FIT_ROWS, random_state=seed)
         values = numeric_matrix(features, columns)
-        low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
-        spread = np.nanstd(values, axis=0)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column: NaN bounds
+            low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
+            spread = np.nanstd(values, axis=0)
         spread = np.where(spread > 0, spread, 1.0)  # a constant column: any other value is out
         transformer = QuantileTransformer(
             n_quantiles=min(1000, len(values)),
             output_distribution="normal",
             subsample=FIT_ROWS,
             random_state=seed,
-        )
-        normal = np.nan_to_num(transformer.fit_transform(values), nan=0.0)
+        ).fit(values)
+        normal = np.nan_to_num(transformer.transform(values), nan=0.0)
         covariance = EmpiricalCovariance().fit(normal)
-        distances = np.sqrt(covariance.mahalanobis(normal))
-        limit = float(np.quantile(distances, 1 - OUTLIER_RATE))
-        return cls(columns, low, high, spread, transformer, covariance, max(limit, 1e-9))
+        detector = cls(
+            columns,
+            low,
+            high,
+            spread,
+            np.ascontiguousarray(transformer.quantiles_.T),
+            transformer.references_,
+            covariance.location_,
+            covariance.get_precision(),
+            1.0,
+        )
+        distances = detector.distances(normal)
+        detector.limit = max(float(np.quantile(distances, 1 - OUTLIER_RATE)), 1e-9)
+        return detector
 
     def score(self, features: pd.DataFrame) -> Outliers:
         """Scores of records whose numeric features are numbers or missing (missing counts as
         ordinary)."""
-        if features.empty:
+        return self.score_values(numeric_matrix(features, self.columns))
+
+    def score_values(self, values: np.ndarray) -> Outliers:
+        """score() of the records' numeric features as a float matrix (numeric_matrix)."""
+        if not len(values):
             return Outliers(np.zeros(0), [])
-        values = numeric_matrix(features, self.columns)
-        beyond = np.maximum(self.low - values, values - self.high)
+        with np.errstate(invalid="ignore"):
+            beyond = np.maximum(self.low - values, values - self.high)
         excess = np.nan_to_num(np.maximum(beyond, 0.0) / self.spread, nan=0.0) / MARGIN_SD
-        normal = np.nan_to_num(self.transformer.transform(values), nan=0.0)
-        distance = np.sqrt(self.covariance.mahalanobis(normal)) / self.limit
-        scores = np.maximum(excess.max(axis=1), distance)
-        reasons = []
+        normal = self.normal(values)
+        scores = np.maximum(excess.max(axis=1), self.distances(normal) / self.limit)
+        reasons = [""] * len(scores)
         for row in np.flatnonzero(scores >= 1.0):
             worst = int(excess[row].argmax())
             if excess[row, worst] >= 1.0:
-                reasons.append(
+                reasons[row] = (
                     f"{self.columns[worst]} {values[row, worst]:.6g} outside the training range "
                     f"[{self.low[worst]:.6g}, {self.high[worst]:.6g}]"
                 )
             else:
-                reasons.append("an unusual combination of " + ", ".join(self._top(normal[row])))
-        reason_of = dict(zip(np.flatnonzero(scores >= 1.0), reasons, strict=True))
-        return Outliers(scores, [reason_of.get(row, "") for row in range(len(scores))])
+                reasons[row] = "an unusual combination of " + ", ".join(self._top(normal[row]))
+        return Outliers(scores, reasons)
+
+    def normal(self, values: np.ndarray) -> np.ndarray:
+        """QuantileTransformer(output_distribution="normal").transform, as scikit-learn computes
+        it (interpolated both ways, bounds, clipping), missing values as 0: the average."""
+        ranks = np.empty_like(values, dtype=float)
+        reversed_ranks = -self.ranks[::-1]
+        for column, quantiles in enumerate(self.quantiles):
+            x = values[:, column]
+            up = np.interp(x, quantiles, self.ranks)
+            down = np.interp(-x, -quantiles[::-1], reversed_ranks)
+            ranks[:, column] = 0.5 * (up - down)
+        with np.errstate(invalid="ignore"):
+            ranks[values + BOUNDS > self.quantiles[:, -1]] = 1.0
+            ranks[values - BOUNDS < self.quantiles[:, 0]] = 0.0
+        normal = ndtri(ranks)
+        np.clip(normal, CLIP[0], CLIP[1], out=normal)
+        return np.nan_to_num(normal, nan=0.0, copy=False)
+
+    def distances(self, normal: np.ndarray) -> np.ndarray:
+        centred = normal - self.location
+        return np.sqrt(np.einsum("ij,jk,ik->i", centred, self.precision, centred))
 
     def _top(self, normal: np.ndarray, count: int = 2) -> list[str]:
         """The features that add most to a row's distance."""
-        contribution = normal * (self.covariance.get_precision() @ normal)
+        centred = normal - self.location
+        contribution = centred * (self.precision @ centred)
         return [self.columns[i] for i in np.argsort(-contribution)[:count]]
 
     def to_bytes(self) -> bytes:
@@ -118,8 +165,13 @@ class OutlierDetector:
 
 def numeric_matrix(features: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """The columns as floats (anything that is not a number: missing)."""
-    try:  # numbers already (the API's checked records): one conversion, no per-column pass
-        return features[columns].to_numpy(dtype=float, na_value=np.nan)
+    if not columns:
+        return np.empty((len(features), 0))
+    try:  # numbers already (the API's checked records): no parsing. Column by column: for one
+        # record, 60 us against 270 us selecting the columns first
+        return np.column_stack(
+            [features[column].to_numpy(dtype=float, na_value=np.nan) for column in columns]
+        )
     except (TypeError, ValueError):
         pass
     return np.column_stack(

@@ -34,18 +34,20 @@ from ..paths import MODEL_DIR
 from . import drift
 from .checks import (
     ParsedColumn,
-    check_outliers,
     completeness_check,
-    divergence_check,
     drift_checks,
     drift_columns,
-    held_out,
-    output_check,
     parse_features,
-    performance_check,
     schema_checks,
     unknown_categories_check,
     unknown_words_check,
+)
+from .model_checks import (
+    check_outliers,
+    divergence_check,
+    held_out,
+    output_check,
+    performance_check,
 )
 from .grid_drift import Bins, grid_drift, make_grid
 from .settings import MonitoringSettings

@@ -15,8 +15,9 @@ from ..dataset.raw import UnreadableData, out_of_core, read_table
 from ..dataset.schema import Schema, to_numbers
 from ..paths import SCHEMA_FILE
 from . import history
-from .checks import check_model, check_outliers, check_quality, check_schema, feature_drift
+from .checks import check_quality, check_schema, feature_drift
 from .history import HISTORY_FILE
+from .model_checks import check_model, check_outliers
 from .settings import MonitoringSettings, monitoring_settings
 from .verdict import STATUS, UNUSABLE, decide
 

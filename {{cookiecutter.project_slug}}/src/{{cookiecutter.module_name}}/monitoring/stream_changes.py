@@ -53,9 +53,12 @@ class StreamChanges:
 
     def add(self, features: Any, outputs: np.ndarray) -> list[str]:
         """Feed one request's records in order; the streams where a change was found."""
-        matrix = np.column_stack(
-            [numeric_matrix(features, self.columns), np.asarray(outputs, dtype=float)]
-        )
+        return self.add_values(numeric_matrix(features, self.columns), outputs)
+
+    def add_values(self, values: np.ndarray, outputs: np.ndarray) -> list[str]:
+        """add() of the records' numeric features as a float matrix (numeric_matrix, columns in
+        self.columns' order)."""
+        matrix = np.column_stack([values, np.asarray(outputs, dtype=float)])
         found = []
         for name, values in zip(self.detectors, matrix.T, strict=True):
             detector = self.detectors[name]

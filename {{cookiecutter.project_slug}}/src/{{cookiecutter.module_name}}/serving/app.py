@@ -228,8 +228,9 @@ def add_predict(
             ]
         if ids:
             answer["ids"] = checked.ids.to_dict("records")
+        numbers = checked.numbers  # the numeric features as floats: outliers, change points
         if served.outliers is not None:
-            found = served.outliers.score(checked.features)
+            found = served.outliers.score_values(numbers)
             answer["outliers"] = [
                 {"outlier": bool(value >= 1.0), "score": round(float(value), 4), "reason": why}
                 for value, why in zip(found.scores, found.reasons, strict=True)
@@ -240,7 +241,7 @@ def add_predict(
             window.add(checked.features.to_dict("records"))
         if changes is not None:
             top = scores.probabilities.max(axis=1) if classes else scores.predictions
-            changes.add(checked.features, top)
+            changes.add_values(numbers, top)
         return FiniteJSONResponse(answer)
 
 
