@@ -61,7 +61,12 @@ class OutlierDetector:
     ranks: np.ndarray
     location: np.ndarray
     precision: np.ndarray
+    ties: np.ndarray  # per column: do its quantiles repeat (a value many rows share)?
     limit: float  # the Mahalanobis distance only OUTLIER_RATE of the training rows exceed
+
+    @property
+    def margin(self) -> np.ndarray:
+        return self.spread * MARGIN_SD
 
     @classmethod
     def fit(cls, features: pd.DataFrame, schema: Schema, seed: int = 0) -> OutlierDetector | None:
@@ -94,6 +99,7 @@ class OutlierDetector:
             transformer.references_,
             covariance.location_,
             covariance.get_precision(),
+            (np.diff(transformer.quantiles_, axis=0) == 0).any(axis=0),
             1.0,
         )
         distances = detector.distances(normal)
@@ -109,15 +115,14 @@ class OutlierDetector:
         """score() of the records' numeric features as a float matrix (numeric_matrix)."""
         if not len(values):
             return Outliers(np.zeros(0), [])
-        with np.errstate(invalid="ignore"):
-            beyond = np.maximum(self.low - values, values - self.high)
-        excess = np.nan_to_num(np.maximum(beyond, 0.0) / self.spread, nan=0.0) / MARGIN_SD
+        # how far beyond the range, in margins of sd; fmax: a missing value counts as 0
+        beyond = np.fmax(np.fmax(self.low - values, values - self.high), 0.0) / self.margin
         normal = self.normal(values)
-        scores = np.maximum(excess.max(axis=1), self.distances(normal) / self.limit)
+        scores = np.fmax(beyond.max(axis=1), self.distances(normal) / self.limit)
         reasons = [""] * len(scores)
         for row in np.flatnonzero(scores >= 1.0):
-            worst = int(excess[row].argmax())
-            if excess[row, worst] >= 1.0:
+            worst = int(beyond[row].argmax())
+            if beyond[row, worst] >= 1.0:
                 reasons[row] = (
                     f"{self.columns[worst]} {values[row, worst]:.6g} outside the training range "
                     f"[{self.low[worst]:.6g}, {self.high[worst]:.6g}]"
@@ -128,14 +133,15 @@ class OutlierDetector:
 
     def normal(self, values: np.ndarray) -> np.ndarray:
         """QuantileTransformer(output_distribution="normal").transform, as scikit-learn computes
-        it (interpolated both ways, bounds, clipping), missing values as 0: the average."""
+        it (interpolated both ways where quantiles repeat, bounds, clipping), missing values as
+        0: the average."""
         ranks = np.empty_like(values, dtype=float)
-        reversed_ranks = -self.ranks[::-1]
         for column, quantiles in enumerate(self.quantiles):
             x = values[:, column]
-            up = np.interp(x, quantiles, self.ranks)
-            down = np.interp(-x, -quantiles[::-1], reversed_ranks)
-            ranks[:, column] = 0.5 * (up - down)
+            ranks[:, column] = np.interp(x, quantiles, self.ranks)
+            if self.ties[column]:  # both ways agree where quantiles are all distinct
+                down = np.interp(-x, -quantiles[::-1], -self.ranks[::-1])
+                ranks[:, column] = 0.5 * (ranks[:, column] - down)
         with np.errstate(invalid="ignore"):
             ranks[values + BOUNDS > self.quantiles[:, -1]] = 1.0
             ranks[values - BOUNDS < self.quantiles[:, 0]] = 0.0
@@ -145,7 +151,7 @@ class OutlierDetector:
 
     def distances(self, normal: np.ndarray) -> np.ndarray:
         centred = normal - self.location
-        return np.sqrt(np.einsum("ij,jk,ik->i", centred, self.precision, centred))
+        return np.sqrt(np.sum((centred @ self.precision) * centred, axis=1))
 
     def _top(self, normal: np.ndarray, count: int = 2) -> list[str]:
         """The features that add most to a row's distance."""

@@ -64,6 +64,9 @@ class Checked:
     # The numeric features as one float matrix (RecordSchema.numeric_columns' order), when the
     # records came as JSON: the API's outlier flags and change points read it (no pandas pass)
     numbers: np.ndarray | None = None
+    # Each good record's checked values (features and IDs), when the records came as JSON: the
+    # API's drift window keeps these (no pandas pass)
+    values: list[dict] | None = None
 
 
 def _objects(values: list[Any]) -> np.ndarray:
@@ -113,6 +116,7 @@ class RecordSchema:
         errors: list[FieldError] = []
         columns: dict[str, list[Any]] = {name: [] for name in [*self.features, *self.ids]}
         good: list[int] = []
+        checked: list[dict] = []
         for position, record in enumerate(records):
             if not isinstance(record, dict):
                 errors.append(FieldError(position, "", "a record is an object", "dict_type"))
@@ -121,6 +125,7 @@ class RecordSchema:
             errors += problems
             if not problems:
                 good.append(position)
+                checked.append(values)
                 for name, value in values.items():
                     columns[name].append(value)
         # Typed arrays in, no astype after: with pandas 3 that costs ~2 ms on a one-row request.
@@ -134,7 +139,7 @@ class RecordSchema:
         numbers = np.column_stack(list(numeric.values())) if numeric else np.empty((len(good), 0))
         # Object columns: an ID column with a missing value stays as sent (1, null), not 1.0, NaN.
         ids = pd.DataFrame({name: _objects(columns[name]) for name in self.ids})
-        return Checked(features, ids, np.asarray(good, dtype=int), errors, numbers)
+        return Checked(features, ids, np.asarray(good, dtype=int), errors, numbers, checked)
 
     def numeric_columns(self) -> list[str]:
         return [name for name, kind in self.features.items() if kind == NUMERIC]
