@@ -41,8 +41,10 @@ def load(tools: str, name: str) -> pd.DataFrame:
 
 
 def corrupt_far(rows: pd.DataFrame, train: pd.DataFrame, columns: list[str], rng) -> pd.DataFrame:
-    """One numeric value per row SHIFT_SD training sd beyond the training range, either side."""
+    """One numeric value per row SHIFT_SD training sd beyond the training range, either side
+    (in a column that varies: a constant one has no sd to go beyond)."""
     rows = rows.copy()
+    columns = [column for column in columns if train[column].std() > 0]
     for index, column in zip(rows.index, rng.choice(columns, len(rows)), strict=True):
         values = train[column].dropna()
         if rng.random() < 0.5:
@@ -55,7 +57,7 @@ def corrupt_far(rows: pd.DataFrame, train: pd.DataFrame, columns: list[str], rng
 def corrupt_combination(rows: pd.DataFrame, train: pd.DataFrame, columns: list[str]):
     """The two most correlated numeric columns set to opposite ends of their ordinary range
     (5th and 95th percentiles): each value ordinary, together impossible."""
-    corr = train[columns].corr().abs().to_numpy()
+    corr = train[columns].corr().abs().to_numpy(copy=True)
     np.fill_diagonal(corr, 0)
     i, j = np.unravel_index(np.nanargmax(corr), corr.shape)
     a, b = columns[i], columns[j]
@@ -86,6 +88,7 @@ def outliers(tools: str, package: str) -> dict:
     for name in TABLES:
         frame = load(tools, name)
         numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+        frame[numeric] = frame[numeric].astype(float)  # counts too: corrupted values are floats
         schema = schema_module.Schema("none", "regression", {c: "numeric" for c in numeric}, {}, {})
         rng = np.random.default_rng(0)
         test_mask = rng.random(len(frame)) < 0.2
@@ -144,7 +147,8 @@ def scores(flags: dict[str, np.ndarray]) -> dict:
 
 def adwin(tools: str, package: str) -> dict:
     """Delay after an abrupt 0.5 sd shift and false alarms per 100k steady records, through the
-    API's StreamChanges, one record per call as the API feeds it."""
+    API's StreamChanges, one record per call as the API feeds it (add_values: the API's
+    numeric matrix of a request)."""
     from prometheus_client import CollectorRegistry
 
     stream_module = importlib.import_module(f"{package}.monitoring.stream_changes")
@@ -165,7 +169,7 @@ def adwin(tools: str, package: str) -> dict:
             found_at = None
             start = time.perf_counter()
             for index, value in enumerate(np.concatenate([steady, shifted])):
-                found = changes.add(pd.DataFrame({"x": [value]}), outputs)
+                found = changes.add_values(np.array([[value]]), outputs)
                 if "x" in found and index >= len(steady) and found_at is None:
                     found_at = index - len(steady)
             per_call.append((time.perf_counter() - start) / 40_000)
