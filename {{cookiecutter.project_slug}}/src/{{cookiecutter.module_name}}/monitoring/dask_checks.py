@@ -42,6 +42,7 @@ from .checks import (
     unknown_categories_check,
     unknown_words_check,
 )
+from .grid_drift import Bins, grid_drift, make_grid
 from .model_checks import (
     check_outliers,
     divergence_check,
@@ -49,7 +50,6 @@ from .model_checks import (
     output_check,
     performance_check,
 )
-from .grid_drift import Bins, grid_drift, make_grid
 from .settings import MonitoringSettings
 from .text_drift import text_drift
 
