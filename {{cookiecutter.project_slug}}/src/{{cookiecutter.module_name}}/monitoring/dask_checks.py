@@ -8,8 +8,9 @@ summaries, never the batch. The report rows come from the same functions as the 
 monitor (monitoring/checks.py): counts, completeness, unknown categories, chi-square and scores
 are exact; KS and Wasserstein carry the grid's error bound. Free text is judged on a sample of
 the batch (CHART_ROWS rows, drawn from every partition): its unknown words and its drift
-(monitoring/text_drift.py). A batch no larger than one partition is checked in memory, as the
-pandas engine does.
+(monitoring/text_drift.py), and its outliers (the rows listed are numbered in the sample: the
+batch's own numbers when the sample holds it whole). A batch no larger than one partition is
+checked in memory, as the pandas engine does.
 """
 
 from __future__ import annotations
@@ -206,7 +207,8 @@ def summarise(frame: pd.DataFrame, plan: Plan) -> Summary:
                         (actual**2).sum(),
                     ]
                 )
-    sample = frame.sample(n=min(len(frame), plan.sample_rows), random_state=0)
+    # in the partition's order: a batch the sample holds whole keeps its row numbers (outliers)
+    sample = frame.sample(n=min(len(frame), plan.sample_rows), random_state=0).sort_index()
     return Summary(
         len(frame),
         parsed,
@@ -257,10 +259,10 @@ def check_batch(
         return checks, batch, total.sample
     checks += quality_checks(total, reference, schema, settings)
     checks += feature_drift_checks(total, plan, reference, settings)
-    checks += model_checks(root, total, plan, reference, settings)
     # outliers on the batch's sample (CHART_ROWS rows from every partition), as text is judged
     typed, _ = parse_features(total.sample, schema, params.data.decimal)
     checks += check_outliers(root, typed, schema, settings)
+    checks += model_checks(root, total, plan, reference, settings)
     return checks, batch, total.sample
 
 

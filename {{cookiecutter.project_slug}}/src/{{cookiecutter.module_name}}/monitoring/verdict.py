@@ -47,6 +47,9 @@ def describe(row: dict) -> str:
     where = f" {row['column']!r}" if row["column"] else ""
     if row["check"] in ("missing_columns", "extra_columns"):
         return f"{row['check']} {', '.join(map(repr, row['columns']))}"
+    if "effect" in row and "threshold" in row:  # a test's effect size against its threshold
+        effect = f"{row['effect_name']} {_number(row['effect'])}"
+        return f"{row['check']}{where} ({effect} vs {_number(row['threshold'])})"
     if "statistic" in row and "threshold" in row:
         return f"{row['check']}{where} ({_number(row['statistic'])} vs {_number(row['threshold'])})"
     if row["check"] == "data_type":
