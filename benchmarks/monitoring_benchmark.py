@@ -70,6 +70,7 @@ def main() -> None:
         python = project / ".venv" / "bin" / "python"
         where = {"outliers": TOOLS, "adwin": TOOLS, "label_shift": project}
         results = {part: child(python, part, where[part]) for part in args.parts}
+    name = "monitoring" if len(results) == len(PARTS) else "monitoring_" + "_".join(results)
     targets = {}
     for table, found in results.get("outliers", {}).items():
         ours = found["ours"]
@@ -78,9 +79,7 @@ def main() -> None:
             and ours["false_flag_rate_clean"] <= 0.02
         )  # fmt: skip
     results["targets"] = targets
-    report(
-        "monitoring" if len(results) == len(PARTS) else "monitoring_" + "_".join(results), results
-    )
+    report(name, results)
     if not all(targets.values()):
         print("a monitoring target was missed: " + str(targets), file=sys.stderr)
 
