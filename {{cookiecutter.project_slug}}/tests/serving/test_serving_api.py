@@ -586,9 +586,9 @@ def test_request_logs_are_ecs_json_lines(pipeline_run, rows, capsys):
     try:
         configure_logging("INFO")
         root = pipeline_run["root"]
-        trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+        trace = "0af7" * 8  # a W3C trace id: 32 hex digits
         with TestClient(create_app(root, params_of(root))) as client:
-            headers = {"traceparent": f"00-{trace}-00f067aa0ba902b7-01"}
+            headers = {"traceparent": f"00-{trace}-{'b7' * 8}-01"}
             assert (
                 client.post("/predict", json={"records": rows[:1]}, headers=headers).status_code
                 == 200
