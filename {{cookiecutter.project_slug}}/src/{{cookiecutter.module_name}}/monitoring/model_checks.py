@@ -39,11 +39,15 @@ def output_check(
 ) -> dict:
     """The row of one output's drift: no correction, it is a single test."""
     threshold = settings.numeric_effect if numeric else settings.categorical_effect
-    failed = found.p_value < settings.alpha and found.effect >= threshold
+    return test_row(name, found, threshold, settings)
+
+
+def test_row(name: str, found: drift.Drift, threshold: float, settings: MonitoringSettings) -> dict:
+    """A test's row: failed when significant (alpha) and its effect reaches `threshold`."""
     return check_row(
         name,
         None,
-        failed,
+        found.p_value < settings.alpha and found.effect >= threshold,
         test=found.test,
         statistic=found.statistic,
         p_value=found.p_value,
@@ -74,20 +78,7 @@ def prediction_divergence(
 def divergence_check(found: drift.Drift, settings: MonitoringSettings) -> dict:
     """Fails when the divergence reaches max_prediction_kl and the G-test finds it significant
     (a small batch diverges by chance alone)."""
-    threshold = settings.max_prediction_kl
-    return check_row(
-        "prediction_divergence",
-        None,
-        found.p_value < settings.alpha and found.effect >= threshold,
-        test=found.test,
-        statistic=found.statistic,
-        p_value=found.p_value,
-        alpha=settings.alpha,
-        effect_name=found.effect_name,
-        effect=found.effect,
-        threshold=threshold,
-        **found.extra,
-    )
+    return test_row("prediction_divergence", found, settings.max_prediction_kl, settings)
 
 
 def outlier_detector(root: Path) -> OutlierDetector | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import io
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -263,12 +264,7 @@ def _history_plot(features: list) -> str:
     axes.set_xlabel("batch (oldest first)")
     axes.set_ylabel("effect / threshold")
     axes.legend(fontsize=7, ncol=4)
-    figure.tight_layout()
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg")
-    plt.close(figure)
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
+    return _svg(figure)
 
 
 def _all_checks(checks: list[dict]) -> str:
@@ -365,6 +361,13 @@ def _plot(reference: pd.Series, current: pd.Series, numeric: bool) -> str:
         )
         axes.set_ylabel("share")
     axes.legend(fontsize=7)
+    return _svg(figure)
+
+
+def _svg(figure: Any) -> str:
+    """A matplotlib figure as inline SVG, closed."""
+    from matplotlib import pyplot as plt
+
     figure.tight_layout()
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg")
