@@ -235,14 +235,14 @@ def check_pyproject(pyproject: dict, answers: dict[str, str]) -> None:
     dvc = "dvc" if remote in ("local", "none") else f"dvc[{remote}]"
     assert any(dep.startswith(dvc + ">=") for dep in project["dependencies"])
     assert pyproject["tool"]["ruff"]["target-version"] == "py" + version.replace(".", "")
-    monitoring = {"scipy", "prometheus-client"}
+    monitoring = {"scipy", "prometheus-client", "river"}
     names = {dep.split(">=")[0].split("[")[0] for dep in project["dependencies"]}
     # Every project predicts in batches (ONNX), explains (SHAP) and draws its report.
     assert {"onnxruntime", "skl2onnx", "shap", "tqdm", "matplotlib", "pyarrow"} <= names
     assert (monitoring <= names) == (answers["monitoring"] == "yes")
     # prometheus-client is shared with serving; the others come with monitoring only.
     assert not (monitoring - {"prometheus-client"}) & names or answers["monitoring"] == "yes"
-    serving = {"fastapi", "uvicorn", "prometheus-client"}
+    serving = {"fastapi", "uvicorn", "prometheus-client", "ecs-logging"}
     assert (serving <= names) == (answers["serving"] == "yes")
     assert ("fastapi" in names) == (answers["serving"] == "yes")
     # The image installs the API's dependency group: each also a dependency, the same bounds.
@@ -250,6 +250,10 @@ def check_pyproject(pyproject: dict, answers: dict[str, str]) -> None:
     assert bool(api) == (answers["serving"] == "yes")
     assert set(api) <= set(project["dependencies"])
     assert ("scipy>=1.11" in api) == (answers["monitoring"] == answers["serving"] == "yes")
+    # what the API imports: its log formatter, and ADWIN with monitoring
+    assert ("ecs-logging>=2.1" in api) == (answers["serving"] == "yes")
+    river = {dep for dep in api if dep.startswith("river")}
+    assert bool(river) == (answers["monitoring"] == answers["serving"] == "yes")
     # A tracking server keeps artifacts where the DVC remote is: MLflow's client for it.
     store_client = {"s3": "boto3", "gs": "google-cloud-storage", "azure": "azure-storage-blob"}
     for kind, package in store_client.items():
