@@ -531,6 +531,7 @@ def test_history_keeps_every_batch_and_the_report_shows_it(project, tmp_path):
         ([0.2, 0.3, 0.25, 2.5, 2.6, 2.4], "abrupt"),
         ([0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4], "incremental"),
         ([0.2, 2.0, 0.3, 2.2, 0.2, 2.1], "recurring"),
+        ([1.5, 1.6, 1.5, 1.7], "persistent"),
         ([0.2, 1.5], "too few batches"),
     ],
 )

@@ -4,7 +4,8 @@ A record is an outlier when one of its numeric features lies far outside the tra
 (more than MARGIN_SD training standard deviations beyond its minimum or maximum), or when its
 numeric features together are rarer than all but OUTLIER_RATE of the training rows: the
 Mahalanobis distance of the features after scikit-learn's QuantileTransformer (each feature
-made standard normal, so skewed columns do not dominate and correlations are kept), an
+made standard normal, so skewed columns do not dominate and correlations are kept; the
+extremes kept half a quantile step inside, see OutlierDetector.normal), an
 impossible combination of values that are each ordinary. The score is the larger of the two,
 each relative to its limit: 1 and above is an outlier.
 
@@ -31,9 +32,6 @@ from ..dataset.schema import NUMERIC, Schema
 MARGIN_SD = 1.0  # beyond the training range by more than this many sd: out of range
 OUTLIER_RATE = 0.005  # share of training rows the combination limit flags
 FIT_ROWS = 100_000  # a seeded sample of the train split fits it (under a second)
-# QuantileTransformer's own bound and clipping (sklearn.preprocessing._data.BOUNDS_THRESHOLD)
-BOUNDS = 1e-7
-CLIP = (float(ndtri(BOUNDS - np.spacing(1))), float(ndtri(1 - (BOUNDS - np.spacing(1)))))
 
 
 @dataclass
@@ -88,8 +86,6 @@ class OutlierDetector:
             subsample=FIT_ROWS,
             random_state=seed,
         ).fit(values)
-        normal = np.nan_to_num(transformer.transform(values), nan=0.0)
-        covariance = EmpiricalCovariance().fit(normal)
         detector = cls(
             columns,
             low,
@@ -97,11 +93,14 @@ class OutlierDetector:
             spread,
             np.ascontiguousarray(transformer.quantiles_.T),
             transformer.references_,
-            covariance.location_,
-            covariance.get_precision(),
+            np.zeros(len(columns)),
+            np.eye(len(columns)),
             (np.diff(transformer.quantiles_, axis=0) == 0).any(axis=0),
             1.0,
         )
+        normal = detector.normal(values)
+        covariance = EmpiricalCovariance().fit(normal)
+        detector.location, detector.precision = covariance.location_, covariance.get_precision()
         distances = detector.distances(normal)
         detector.limit = max(float(np.quantile(distances, 1 - OUTLIER_RATE)), 1e-9)
         return detector
@@ -132,9 +131,14 @@ class OutlierDetector:
         return Outliers(scores, reasons)
 
     def normal(self, values: np.ndarray) -> np.ndarray:
-        """QuantileTransformer(output_distribution="normal").transform, as scikit-learn computes
-        it (interpolated both ways where quantiles repeat, bounds, clipping), missing values as
-        0: the average."""
+        """The values as standard normal scores through the training quantiles: each value's
+        rank (the middle of its ties, interpolated both ways as QuantileTransformer does), kept
+        half a quantile step inside 0 and 1, then the normal quantile; missing values 0.
+
+        QuantileTransformer itself ranks the training minimum and maximum 0 and 1 (a score of
+        -5.2 and 5.2, one in ten million): a diamond at the lowest price and near the lowest
+        carat, the table's first rows, scored as an impossible combination. Half a step keeps
+        the extremes at one in two thousand; a value beyond the range is the range check's."""
         ranks = np.empty_like(values, dtype=float)
         for column, quantiles in enumerate(self.quantiles):
             x = values[:, column]
@@ -142,11 +146,8 @@ class OutlierDetector:
             if self.ties[column]:  # both ways agree where quantiles are all distinct
                 down = np.interp(-x, -quantiles[::-1], -self.ranks[::-1])
                 ranks[:, column] = 0.5 * (ranks[:, column] - down)
-        with np.errstate(invalid="ignore"):
-            ranks[values + BOUNDS > self.quantiles[:, -1]] = 1.0
-            ranks[values - BOUNDS < self.quantiles[:, 0]] = 0.0
-        normal = ndtri(ranks)
-        np.clip(normal, CLIP[0], CLIP[1], out=normal)
+        step = 0.5 * self.ranks[1]
+        normal = ndtri(np.clip(ranks, step, 1 - step, out=ranks))
         return np.nan_to_num(normal, nan=0.0, copy=False)
 
     def distances(self, normal: np.ndarray) -> np.ndarray:

@@ -5,6 +5,7 @@ last batches, and names its pattern:
 
 - stable: the feature never drifted;
 - recurring: its drift came and went (a drifted batch followed by a quiet one);
+- persistent: it drifted in every batch shown (it started before them);
 - abrupt: it drifts up to now, and one step between two batches made most of the rise;
 - incremental: it drifts up to now after a steady climb (Kendall's tau of its statistic over the
   batches >= TREND_TAU, no single step making half the rise);
@@ -122,6 +123,8 @@ def pattern(ratios: list[float], drifted: list[bool]) -> str:
         return "stable"
     if any(before and not after for before, after in itertools.pairwise(drifted)):
         return "recurring"
+    if all(drifted):
+        return "persistent"
     values = np.asarray(ratios, dtype=float)
     values = values[~np.isnan(values)]
     rise = float(values.max() - values.min())
