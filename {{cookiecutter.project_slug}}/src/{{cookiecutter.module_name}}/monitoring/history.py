@@ -103,13 +103,15 @@ def feature_histories(entries: list[dict], last: int) -> list[FeatureHistory]:
         series = [entry.get("features", {}).get(column) for entry in entries]
         ratios = [_ratio_of(item) for item in series]
         drifted = [bool(item and item.get("drifted")) for item in series]
+        tested = [index for index, value in enumerate(ratios) if not np.isnan(value)]
+        changes = [tested[i] for i in change_points([ratios[index] for index in tested])]
         found.append(
             FeatureHistory(
                 column,
                 ratios[-last:],
                 drifted[-last:],
                 pattern(ratios[-last:], drifted[-last:]),
-                change_points([value for value in ratios if not np.isnan(value)]),
+                changes,
             )
         )
     return found
