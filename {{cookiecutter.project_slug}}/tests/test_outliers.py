@@ -72,6 +72,12 @@ def test_an_impossible_combination_is_flagged(detector):
     )
 
 
+def test_values_near_the_float_limit_score_finite(detector):
+    rows = pd.DataFrame({"size": [1.7976931348623157e308], "weight": [-1e308], "age": [30.0]})
+    found = detector.score(rows)
+    assert found.flagged.all() and np.isfinite(found.scores).all()
+
+
 def test_missing_and_unparsable_values_count_as_ordinary(detector):
     rows = pd.DataFrame({"size": [np.nan, 1.0], "weight": [2.0, None], "age": ["x", 30]})
     assert not detector.score(rows).flagged.any()

@@ -32,6 +32,7 @@ from ..dataset.schema import NUMERIC, Schema
 MARGIN_SD = 1.0  # beyond the training range by more than this many sd: out of range
 OUTLIER_RATE = 0.005  # share of training rows the combination limit flags
 FIT_ROWS = 100_000  # a seeded sample of the train split fits it (under a second)
+SCORE_CAP = 1e9
 
 
 @dataclass
@@ -118,6 +119,9 @@ class OutlierDetector:
         beyond = np.fmax(np.fmax(self.low - values, values - self.high), 0.0) / self.margin
         normal = self.normal(values)
         scores = np.fmax(beyond.max(axis=1), self.distances(normal) / self.limit)
+        # a value near the float limit overflows its distance: beyond SCORE_CAP, a score says
+        # only "far out", and JSON has no infinity
+        np.minimum(scores, SCORE_CAP, out=scores)
         reasons = [""] * len(scores)
         for row in np.flatnonzero(scores >= 1.0):
             worst = int(beyond[row].argmax())
