@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +54,7 @@ def summary(report: dict) -> dict:
         if row["column"] is None and "statistic" in row
     }
     return {
-        "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),  # UTC
         "batch": report.get("batch", {}).get("path"),
         "rows": report.get("batch", {}).get("rows"),
         "status": report.get("status"),
