@@ -533,6 +533,7 @@ def test_history_keeps_every_batch_and_the_report_shows_it(project, tmp_path):
         ([0.2, 2.0, 0.3, 2.2, 0.2, 2.1], "recurring"),
         ([1.5, 1.6, 1.5, 1.7], "persistent"),
         ([0.2, 1.5], "too few batches"),
+        ([float("nan"), float("nan"), 1.5], "too few batches"),  # tested in one batch only
     ],
 )
 def test_history_patterns_are_named_by_their_rules(ratios, expected):

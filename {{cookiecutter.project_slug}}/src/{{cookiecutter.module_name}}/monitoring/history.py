@@ -129,6 +129,8 @@ def pattern(ratios: list[float], drifted: list[bool]) -> str:
         return "persistent"
     values = np.asarray(ratios, dtype=float)
     values = values[~np.isnan(values)]
+    if len(values) < MIN_BATCHES:  # drifted, but tested in too few of the batches shown
+        return "too few batches"
     rise = float(values.max() - values.min())
     steps = np.diff(values)
     if rise > 0 and len(steps) and steps.max() >= ABRUPT_SHARE * rise:
