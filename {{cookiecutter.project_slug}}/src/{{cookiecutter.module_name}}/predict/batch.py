@@ -98,7 +98,7 @@ def predictions_frame(
     for name in records.ids:
         if name in chunk.columns:
             out[name] = chunk[name].to_numpy()
-    scores = score(model, checked.features)
+    scores = score(model, checked)
     if model.classes:
         prediction = np.full(len(chunk), None, dtype=object)
         prediction[checked.rows] = scores.predictions

@@ -7,9 +7,8 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
-
 from .model_source import PredictionModel
+from .records import Checked
 
 LOGGER = logging.getLogger(__name__)
 
@@ -20,22 +19,23 @@ class Scores:
     probabilities: np.ndarray | None  # records x classes (the model's class order), or None
 
 
-def score(model: PredictionModel, features: pd.DataFrame) -> Scores:
-    """Scores of `features` (the checked feature columns, one row per record)."""
-    if features.empty:
+def score(model: PredictionModel, checked: Checked) -> Scores:
+    """Scores of the checked records (records.py): onnxruntime reads their columns as they are;
+    scikit-learn gets them as a DataFrame."""
+    if not len(checked.rows):
         empty = np.empty((0, len(model.classes))) if model.classes else None
         return Scores(np.asarray([], dtype=object if model.classes else float), empty)
     output = None
     if model.onnx is not None:
         try:
-            output = model.onnx.run(features)
+            output = model.onnx.run(checked.columns)
         except Exception as error:  # a value the export's check did not meet: scikit-learn
             problem = (str(error).splitlines() or [""])[0][:200]
             LOGGER.warning(
                 "onnxruntime failed, scikit-learn scored", extra={"fields": {"reason": problem}}
             )
     if output is None:
-        pipeline = model.pipeline
+        pipeline, features = model.pipeline, checked.features
         output = pipeline.predict_proba(features) if model.classes else pipeline.predict(features)
     if model.classes:
         probabilities = np.asarray(output, dtype=float)

@@ -216,7 +216,7 @@ def add_predict(
         if isinstance(checked, JSONResponse):
             return checked
         try:
-            scores = score(served, checked.features)
+            scores = score(served, checked)
         except (ValueError, TypeError) as error:
             detail = [{"loc": ["body", "records"], "msg": str(error), "type": "model_input"}]
             return JSONResponse({"detail": detail}, status_code=422)
@@ -228,7 +228,7 @@ def add_predict(
                 for row in scores.probabilities
             ]
         if ids:
-            answer["ids"] = checked.ids.to_dict("records")
+            answer["ids"] = checked.id_records()
         numbers = checked.numbers  # the numeric features as floats: outliers, change points
         if served.outliers is not None:
             found = served.outliers.score_values(numbers)
@@ -237,7 +237,7 @@ def add_predict(
                 for value, why in zip(found.scores, found.reasons, strict=True)
             ]
             metrics.outliers.inc(int(found.flagged.sum()))
-        metrics.observe_predictions(len(checked.features), answer["predictions"], bool(classes))
+        metrics.observe_predictions(len(checked.rows), answer["predictions"], bool(classes))
         if window is not None:  # the checked values: a DataFrame's to_dict took 0.3 ms
             window.add([{name: row[name] for name in features} for row in checked.values])
         if changes is not None:
@@ -275,7 +275,7 @@ def add_explain(
             ready = await asyncio.wrap_future(explainer)
         except Exception as error:  # SHAP cannot explain this model: say so, keep serving
             return JSONResponse({"detail": f"no explainer: {error}"}, status_code=503)
-        predicted = list(score(served, checked.features).predictions)
+        predicted = list(score(served, checked).predictions)
         found = await asyncio.to_thread(top_contributions, ready, checked.features, predicted, top)
         labels = [str(p) for p in predicted] if served.classes else predicted
         answer: dict[str, Any] = {
@@ -287,7 +287,7 @@ def add_explain(
             ],
         }
         if ids:
-            answer["ids"] = checked.ids.to_dict("records")
+            answer["ids"] = checked.id_records()
         return FiniteJSONResponse(answer)
 
 
