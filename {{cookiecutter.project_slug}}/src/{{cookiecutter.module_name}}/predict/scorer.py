@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+
 from .model_source import PredictionModel
 from .records import Checked
 
