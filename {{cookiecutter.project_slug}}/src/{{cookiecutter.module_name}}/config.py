@@ -162,12 +162,25 @@ class MlflowSection(Section):
     ENV: ClassVar[dict[str, str]] = {
         "tracking_uri": "MLFLOW_TRACKING_URI",
         "model_alias": "MODEL_ALIAS",
+        "register_as": "REGISTER_AS",
     }
     # Empty: the embedded store; load_params fills in its sqlite URI.
     tracking_uri: Annotated[str, BeforeValidator(lambda value: value or "")]
     experiment_name: Text
     registered_model_name: Text
-    model_alias: Text
+    model_alias: Text  # the champion: the version the API and `make predict` use
+    # Defaults:
+    # the version the API may score beside the champion (serving.challenger, `make promote`)
+    challenger_alias: Text = "challenger"
+    # which alias a trained version takes when it beats the baseline: champion (model_alias,
+    # when it is also at least as good as the champion) or challenger (challenger_alias, so a
+    # retrain is tried on live traffic before it serves: docs/serving.md)
+    register_as: Literal["champion", "challenger"] = "champion"
+
+    @property
+    def registered_alias(self) -> str:
+        """The alias a newly trained version takes (register_as)."""
+        return self.challenger_alias if self.register_as == "challenger" else self.model_alias
 
 
 class Params(Section):

@@ -110,7 +110,7 @@ def run(root: Path | str = ".") -> dict[str, str]:
             logged["registered_version"]
         )
         if logged["promoted"]:
-            registered += f" (alias {params.mlflow.model_alias!r})"
+            registered += f" (alias {params.mlflow.registered_alias!r})"
     print(f"model saved to {MODEL_DIR}/, MLflow run {logged['run_id']}, {registered}")
     return logged
 

@@ -47,12 +47,13 @@ class PredictionModel:
 
 
 def load_model(
-    root: Path, params: Params, source: str | None = None, threads: int = 1
+    root: Path, params: Params, source: str | None = None, threads: int = 1, alias: str = ""
 ) -> PredictionModel:
-    """Load the configured model (`source` overrides predict.model_source); RuntimeError with a
-    one-line reason when there is none to load. `threads`: onnxruntime's (0 = every core)."""
+    """Load the configured model (`source` overrides predict.model_source; `alias`, the
+    registered version mlflow.model_alias points to); RuntimeError with a one-line reason when
+    there is none to load. `threads`: onnxruntime's (0 = every core)."""
     source = source or params.predict.model_source
-    alias, name = params.mlflow.model_alias, params.mlflow.registered_model_name
+    alias, name = alias or params.mlflow.model_alias, params.mlflow.registered_model_name
     if source == "local":
         path = root / MODEL_DIR
         if not (path / "MLmodel").exists():

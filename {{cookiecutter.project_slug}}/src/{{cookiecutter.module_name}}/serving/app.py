@@ -16,6 +16,7 @@ lines.
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -36,6 +37,7 @@ from ..predict.model_source import PredictionModel, load_model
 from ..predict.records import Checked, RecordSchema
 from ..predict.scorer import score
 from .auth import BearerToken, api_token, document_bearer
+from .challenger import CHALLENGER, CHAMPION, Challenger, load_challenger
 from .openapi import (
     FiniteJSONResponse,
     error_detail,
@@ -79,6 +81,7 @@ def create_app(root: Path | str = ".", params: Params | None = None) -> FastAPI:
     state = app.state
     state.root, state.params, state.metrics = root, params, metrics
     state.served, state.problem, state.drift = None, "", None
+    state.challenger, state.challenger_problem = None, ""
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -123,9 +126,29 @@ def install(app: FastAPI, served: PredictionModel) -> None:
     state.drift = drift_gauges(state.root, state.params, state.metrics.registry)
     changes = change_detectors(served, state.params, state.metrics.registry)
     records = RecordSchema(served.schema, state.params.data.decimal)
-    max_rows = serving_settings(state.params).max_batch_rows
-    add_predict(app, served, records, max_rows, state.metrics, state.drift, changes)
-    add_explain(app, served, records, max_rows, state.params.explain.top_features)
+    settings = serving_settings(state.params)
+    state.challenger = None
+    challenger, state.challenger_problem = load_challenger(state.root, state.params, served)
+    if challenger is not None:
+        mode, share = settings.challenger, settings.challenger_share
+        state.challenger = Challenger(served, challenger, mode, share, state.metrics)
+        LOGGER.info("challenger loaded", extra={"fields": state.challenger.info})
+    elif state.challenger_problem:
+        LOGGER.warning(
+            "no challenger: the champion serves alone",
+            extra={"fields": {"reason": state.challenger_problem}},
+        )
+    add_predict(
+        app,
+        served,
+        records,
+        settings.max_batch_rows,
+        state.metrics,
+        state.drift,
+        changes,
+        state.challenger,
+    )
+    add_explain(app, served, records, settings.max_batch_rows, state.params.explain.top_features)
     app.openapi_schema = None  # the request schema is the model's
     state.served, state.problem = served, ""
     LOGGER.info("model loaded", extra={"fields": served.info})
@@ -172,7 +195,12 @@ def add_probes(app: FastAPI) -> None:
         served = state.served
         if served is None:
             return JSONResponse({"status": "unavailable", "reason": state.problem}, 503)
-        return JSONResponse({"status": "ready", "model": served.info, "scorer": served.scorer})
+        answer = {"status": "ready", "model": served.info, "scorer": served.scorer}
+        if state.challenger is not None:
+            answer["challenger"] = state.challenger.info
+        elif state.challenger_problem:
+            answer["challenger"] = {"problem": state.challenger_problem}
+        return JSONResponse(answer)
 
     @app.get(METRICS, tags=["probes"], response_class=Response)
     async def prometheus() -> Response:
@@ -190,10 +218,12 @@ def add_predict(
     metrics: ApiMetrics,
     window: Any,
     changes: Any,
+    challenger: Challenger | None = None,
 ) -> None:
     """/predict, its request schema the served model's records (OpenAPI shows it). Each record
     is flagged an outlier or not; `window` (drift gauges) and `changes` (ADWIN change points)
-    see every record, when the project has the monitoring capability."""
+    see every record, when the project has the monitoring capability. With a `challenger`, it
+    answers some requests (split) or scores all of them after the champion (shadow)."""
     metrics.info.labels(served.name, served.version, served.source).set(1)
     metrics.ready.set(1)
     classes = [str(label) for label in served.classes]
@@ -215,16 +245,24 @@ def add_predict(
         checked = checked_body(await request.body(), records_schema, max_rows)
         if isinstance(checked, JSONResponse):
             return checked
+        model, role = served, CHAMPION
+        if challenger is not None and challenger.picks_challenger(request.scope["headers"]):
+            model, role = challenger.challenger, CHALLENGER
+        start = time.perf_counter()
         try:
-            scores = score(served, checked)
+            scores = score(model, checked)
         except (ValueError, TypeError) as error:
             detail = [{"loc": ["body", "records"], "msg": str(error), "type": "model_input"}]
             return JSONResponse({"detail": detail}, status_code=422)
+        metrics.scoring.labels(role).observe(time.perf_counter() - start)
+        metrics.scored.labels(role, model.version).inc(len(checked.rows))
         predictions = [str(p) for p in scores.predictions] if classes else scores.predictions
-        answer: dict[str, Any] = {"model": served.info, "predictions": list(predictions)}
+        info = {**model.info, "role": role}
+        answer: dict[str, Any] = {"model": info, "predictions": list(predictions)}
         if classes:
+            labels = classes if model is served else [str(label) for label in model.classes]
             answer["probabilities"] = [
-                {label: round(float(p), 6) for label, p in zip(classes, row, strict=True)}
+                {label: round(float(p), 6) for label, p in zip(labels, row, strict=True)}
                 for row in scores.probabilities
             ]
         if ids:
@@ -243,7 +281,9 @@ def add_predict(
         if changes is not None:
             top = scores.probabilities.max(axis=1) if classes else scores.predictions
             changes.add_values(numbers, top)
-        return FiniteJSONResponse(answer)
+        if challenger is not None and role == CHAMPION:
+            challenger.shadow(checked, scores.predictions)  # shadow mode: after the answer
+        return FiniteJSONResponse(answer, headers={"x-model-version": model.version})
 
 
 def add_explain(

@@ -69,6 +69,32 @@ class ApiMetrics:
             registry=registry,
         )
 
+        self.scored = Counter(
+            "model_scored_records_total",
+            "Records each model scored (role: champion, or the challenger beside it)",
+            ["role", "version"],
+            registry=registry,
+        )
+        self.scoring = Histogram(
+            "model_scoring_duration_seconds",
+            "Time a model took to score a request's records (a shadow challenger: a batch of "
+            "requests')",
+            ["role"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.shadow = Counter(
+            "model_shadow_records_total",
+            "Records the shadow challenger scored, by whether it agreed with the champion",
+            ["outcome"],
+            registry=registry,
+        )
+        self.shadow_dropped = Counter(
+            "model_shadow_dropped_records_total",
+            "Records the shadow challenger skipped (it fell behind, or failed)",
+            registry=registry,
+        )
+
     def observe_predictions(self, rows: int, predictions: list, classifier: bool) -> None:
         self.rows.observe(rows)
         if classifier:

@@ -132,7 +132,7 @@ def register(root: Path, settings: MlflowSection) -> dict:
         promoted=promoted,
     )
     write_json(run_file, logged)
-    alias = f", alias {settings.model_alias!r} moved to it" if promoted else ""
+    alias = f", alias {settings.registered_alias!r} moved to it" if promoted else ""
     print(f"registered {settings.registered_model_name} version {version}{alias}")
     return logged
 

@@ -135,7 +135,25 @@ def register_version(
     with quiet():
         registered = mlflow.register_model(model_uri, settings.registered_model_name, tags=tags)
     version = str(registered.version)
+    if settings.register_as == "challenger":
+        return version, make_challenger(settings, version, primary_metric, metrics)
     return version, promote(settings, version, primary_metric, metrics)
+
+
+def make_challenger(
+    settings: MlflowSection, version: str, metric: str, metrics: dict[str, float]
+) -> bool:
+    """Point mlflow.challenger_alias at `version` when it beats the dummy baseline: the API
+    scores it beside the champion (serving.challenger) until `make promote` decides."""
+    alias = settings.challenger_alias
+    if not beats_baseline(metric, metrics):
+        print(
+            f"{alias!r} not moved to version {version}: its {metric} {metrics[metric]:.4f} does "
+            f"not beat the baseline's {metrics[baseline_metric(metric)]:.4f}"
+        )
+        return False
+    mlflow.MlflowClient().set_registered_model_alias(settings.registered_model_name, alias, version)
+    return True
 
 
 def write_extras(directory: Path, extras: dict[str, bytes]) -> None:
