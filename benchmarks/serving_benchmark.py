@@ -10,7 +10,12 @@ Bakes the default project, trains it, then load-tests on loopback with wrk (Debi
    - the API of an earlier revision of the template (--baseline-rev, e.g. the one with the numpy
      forest scorer), baked and trained the same way;
 2. our API, 32 connections until at least 20,000 requests: zero errors;
-3. /explain of one record, 1 connection (target: p99 <= 50 ms).
+3. /explain of one record, 1 connection (target: p99 <= 50 ms);
+4. batches of 100 and 1,000 records, 2 connections: rows/s, against `make predict` on 200,000
+   rows of the same record (python -m <module>.predict, start-up included);
+5. the same one-row load with a shadow challenger (the model registered again under the
+   challenger alias, the champion from the registry, serving.challenger: shadow): what the
+   shadow costs the client (target: p99 at most 1 ms more than the champion alone).
 
 Usage: python benchmarks/serving_benchmark.py [--duration S] [--scrape-interval S] [--project DIR]
     [--mlserver-python PY] [--baseline-rev REV]
@@ -72,11 +77,15 @@ def wait_until(url: str, process: subprocess.Popen, timeout: float = 120) -> flo
     raise SystemExit(f"{url} did not answer within {timeout} s")
 
 
-def start(cmd: list[str], cwd: Path, log: Path) -> subprocess.Popen:
+def start(cmd: list[str], cwd: Path, log: Path, extra_env: dict | None = None) -> subprocess.Popen:
     return subprocess.Popen(
         cmd,
         cwd=cwd,
-        env={**env(), "PATH": f"{cwd / '.venv/bin'}{os.pathsep}{env()['PATH']}"},
+        env={
+            **env(),
+            "PATH": f"{cwd / '.venv/bin'}{os.pathsep}{env()['PATH']}",
+            **(extra_env or {}),
+        },
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: stopped with its workers
@@ -186,17 +195,20 @@ def v2_body(row: dict) -> str:
     return json.dumps({"parameters": {"content_type": "pd"}, "inputs": inputs})
 
 
-def measure_api(project: Path, scratch: Path, body: str, args, label: str) -> dict:
-    module = json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"][
-        "module_name"
-    ]
+def measure_api(
+    project: Path, scratch: Path, body: str, args, label: str, extra_env: dict | None = None
+) -> dict:
+    module = module_of(project)
     python = str(project / ".venv/bin/python")
     # Revisions before the package had sub-packages served it from <module>/serve.py.
     entry = "serving" if (project / "src" / module / "serving").is_dir() else "serve"
     results: dict = {}
     port = free_port()
     api = start(
-        [python, "-m", f"{module}.{entry}", "--port", str(port)], project, scratch / f"{label}.log"
+        [python, "-m", f"{module}.{entry}", "--port", str(port)],
+        project,
+        scratch / f"{label}.log",
+        extra_env,
     )
     try:
         results["start_s"] = round(wait_until(f"http://127.0.0.1:{port}/ready", api), 1)
@@ -218,6 +230,12 @@ def measure_api(project: Path, scratch: Path, body: str, args, label: str) -> di
             explain = f"http://127.0.0.1:{port}/explain"
             wrk(explain, body, 1, 3, scratch)  # warm-up: the explainer is built on first use
             results["explain_1_connection"] = wrk(explain, body, 1, args.duration, scratch)
+            row = json.loads(body)["records"][0]
+            for size in (100, 1000):
+                batch = json.dumps({"records": [row] * size})
+                found = wrk(url, batch, 2, args.duration, scratch)
+                found["rows_per_s"] = round(found["rps"] * size)
+                results[f"batch_{size}_rows"] = found
     finally:
         stop(api)
     return results
@@ -283,6 +301,40 @@ def measure_mlflow_serve(project: Path, scratch: Path, row: dict, args) -> dict:
     return results
 
 
+def module_of(project: Path) -> str:
+    return json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"][
+        "module_name"
+    ]
+
+
+def make_predict_rows_per_s(project: Path, scratch: Path, row: dict, rows: int = 200_000) -> dict:
+    """`python -m <module>.predict` on `rows` copies of the benchmark's record (CSV)."""
+    import csv
+
+    source = scratch / "batch.csv"
+    with source.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(row))
+        writer.writeheader()
+        writer.writerows([row] * rows)
+    python = str(project / ".venv/bin/python")
+    seconds = timed(
+        [python, "-m", f"{module_of(project)}.predict", str(source), str(scratch / "out.csv")],
+        cwd=project,
+    )
+    return {"rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds)}
+
+
+def register_challenger(project: Path) -> None:
+    """Retrain registering the new version under the challenger alias (the same model: what
+    the shadow costs does not depend on its answers)."""
+    cmd = [str(project / ".venv/bin/dvc"), "repro", "--force", "--single-item", "train"]
+    done = subprocess.run(
+        cmd, cwd=project, env={**env(), "REGISTER_AS": "challenger"}, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=float, default=15, help="seconds per wrk run")
@@ -302,6 +354,10 @@ def main() -> None:
         body = json.dumps({"records": [row]})
         results: dict = {"model": "default bake (random forest, 200 trees), one-row requests"}
         results["api"] = measure_api(project, scratch, body, args, "api")
+        results["make_predict"] = make_predict_rows_per_s(project, scratch, row)
+        register_challenger(project)
+        shadow_env = {"MODEL_SOURCE": "registry", "CHALLENGER": "shadow"}
+        results["api_shadow"] = measure_api(project, scratch, body, args, "shadow", shadow_env)
         if args.mlserver_python:
             results["mlserver"] = measure_mlserver(
                 project, scratch, args.mlserver_python, v2_body(row), args
@@ -320,8 +376,11 @@ def main() -> None:
     results["rps_ratio_to_mlflow_serve"] = round(
         ours["rps"] / max(results["mlflow_serve"]["8_connections"]["rps"], 1e-9), 1
     )
+    shadow = results["api_shadow"]["8_connections"]
+    results["shadow_p99_cost_ms"] = round(shadow["p99_ms"] - ours["p99_ms"], 2)
     targets = {
         "p99_at_most_10_ms": ours["p99_ms"] <= 10,
+        "shadow_costs_at_most_1_ms_at_p99": results["shadow_p99_cost_ms"] <= 1,
         "20k_requests_zero_errors": soak["requests"] >= 20_000 and soak["errors"] == 0,
         "explain_p99_at_most_50_ms": explain["p99_ms"] <= 50 and explain["errors"] == 0,
     }
@@ -333,8 +392,7 @@ def main() -> None:
     if "baseline" in results:
         ratio = ours["rps"] / max(results["baseline"]["8_connections"]["rps"], 1e-9)
         results["rps_ratio_to_baseline"] = round(ratio, 2)
-        # what a release may add per request (outlier flags, change detection) costs <= 10%
-        targets["rps_at_least_90pct_of_baseline"] = ratio >= 0.9
+        targets["rps_at_least_baseline"] = ratio >= 1.0
     results["targets"] = targets
     report("serving", results)
     if not all(targets.values()):

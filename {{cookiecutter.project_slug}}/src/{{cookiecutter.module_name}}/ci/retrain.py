@@ -5,7 +5,9 @@
 
 `check` exits 0 (up to date), 1 (retrain) or 2 (the batch cannot be judged). It retrains when
 the raw data the pipeline reads differs from what the model was trained on (the DVC hashes in
-dvc.lock against the `.dvc` pointer of `data.raw_path`: new data), and, given a batch of
+dvc.lock against the `.dvc` pointer of `data.raw_path`: new data), when that raw file is an
+import from storage (`dvc import-url s3://...`) whose source has changed since (new data landed
+in the bucket: `run` brings it in with `dvc update`), and, given a batch of
 production data and the monitoring capability, when the monitor says so (drift, quality or
 performance; see `python -m <package>.monitoring`). `run` makes that decision in-process, so the
 exit codes keep their meaning, and when retraining is warranted runs `dvc repro`; locally it
@@ -86,6 +88,43 @@ def retrain_reasons(root: Path, params: Params) -> list[str]:
     return []
 
 
+class SourceUnreachable(SystemExit):
+    """The source of an imported raw file cannot be reached (the check cannot judge)."""
+
+
+def import_source(root: Path, params: Params) -> str | None:
+    """The URL data.raw_path is imported from (`dvc import-url`), None for a `dvc add` file."""
+    pointer = root / f"{params.data.raw_path}.dvc"
+    if not pointer.is_file():
+        return None
+    deps = (yaml.safe_load(pointer.read_text(encoding="utf-8")) or {}).get("deps") or []
+    return str(deps[0]["path"]) if deps else None
+
+
+def source_changes(root: Path, params: Params) -> list[str]:
+    """Why the imported raw file is out of date with its source (DVC compares the version it
+    recorded, an ETag or a checksum, with the source's now); empty when it is not an import or
+    is up to date. SystemExit when the source cannot be asked."""
+    source = import_source(root, params)
+    if source is None:
+        return []
+    from dvc.repo import Repo
+
+    target = f"{params.data.raw_path}.dvc"
+    try:
+        with Repo(str(root)) as repo:
+            status = repo.stage.get_target(target).deps[0].workspace_status()
+    except Exception as error:  # no credentials, no network, no such object
+        problem = " ".join(str(error).split())[:200]
+        raise SourceUnreachable(
+            f"cannot ask {source} whether it changed ({type(error).__name__}: {problem}): "
+            "check the credentials and endpoint in .env"
+        ) from None
+    if not status:
+        return []
+    return [f"{params.data.raw_path}: its source {source} changed (`dvc update` brings it in)"]
+
+
 def monitor_verdict(root: Path, params: Params, batch: Path) -> tuple[int, str]:
     """The monitor's exit code and message for a batch of production data."""
     from ..monitoring.run import monitor
@@ -99,6 +138,11 @@ def check(root: Path | str = ".", current: Path | None = None) -> int:
     root = Path(root)
     params = load_params(root)
     reasons = retrain_reasons(root, params)
+    try:
+        reasons += source_changes(root, params)
+    except SourceUnreachable as error:
+        print(f"retrain check: {error}")
+        return 2
     if current is not None:
         code, message = monitor_verdict(root, params, current)
         if code == 2:
@@ -158,10 +202,16 @@ def run(
         print("retrain: the pipeline registered the new version in MLflow: review it there")
         github_output(retrained="false", retrained_on="kfp")
         return None
+    proposed = results(root)
+    if source_changes(root, params):  # new data in the bucket: the pointer follows it
+        pointer = f"{params.data.raw_path}.dvc"
+        done = subprocess.run([sys.executable, "-m", "dvc", "update", pointer], cwd=root)
+        if done.returncode != 0:
+            raise SystemExit(f"dvc update {pointer} failed: no retraining branch created")
+        proposed.append(pointer)
     done = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=root)
     if done.returncode != 0:
         raise SystemExit("dvc repro failed: no retraining branch created")
-    proposed = results(root)
     changed = git(root, "status", "--porcelain", "--", *proposed)
     if not changed:
         # Drift alone does not make a new model: the pipeline needs new labelled data.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt
+from pydantic import BeforeValidator, Field, PositiveFloat, PositiveInt
 
 from ..config import Params, Section, section
 
@@ -24,7 +24,10 @@ class ServingSettings(Section):
     # The registered version mlflow.challenger_alias points to, beside the champion
     # (docs/serving.md): off; shadow (it scores every request off the request path, the
     # champion answers); split (it answers challenger_share of the requests)
-    challenger: Literal["off", "shadow", "split"] = "off"
+    challenger: Annotated[
+        Literal["off", "shadow", "split"],
+        BeforeValidator(lambda value: "off" if value is False else value),  # YAML reads off: false
+    ] = "off"
     challenger_share: Annotated[float, Field(gt=0, lt=1)] = 0.1
     # `make promote` (no VERSION) moves the champion alias to the challenger once it scored at
     # least this many live records and does at least as well on labelled data
