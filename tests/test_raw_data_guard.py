@@ -90,3 +90,33 @@ def test_a_git_commit_runs_the_guard_as_a_hook(repo):
     )
     assert done.returncode != 0 and "Raw data is immutable" in done.stderr
     assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"
+
+
+IMPORT = (
+    "md5: {md5}\nfrozen: true\ndeps:\n- etag: '{etag}'\n  size: 10\n  path: {source}\n"
+    "outs:\n- md5: {etag}\n  size: 10\n  hash: md5\n  path: landed.csv\n"
+)
+
+
+@pytest.mark.parametrize("base", [None, "main"])
+def test_an_import_may_follow_its_source_but_not_change_it(repo, base):
+    """`dvc update` of an import (new version of the same source) passes, staged or on a
+    branch; pointing the import at another source is refused like any modification."""
+    pointer = repo / "data/raw/landed.csv.dvc"
+    pointer.write_text(IMPORT.format(md5="1" * 32, etag="2" * 32, source="s3://bucket/a.csv"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "import")
+    if base:
+        git(repo, "switch", "-q", "-c", "retrain")
+    pointer.write_text(IMPORT.format(md5="3" * 32, etag="4" * 32, source="s3://bucket/a.csv"))
+    git(repo, "add", "-A")
+    if base:
+        git(repo, "commit", "-q", "-m", "dvc update")
+    assert guard(repo, *(["--base", base] if base else [])).returncode == 0
+    pointer.write_text(IMPORT.format(md5="5" * 32, etag="6" * 32, source="s3://other/b.csv"))
+    git(repo, "add", "-A")
+    if base:
+        git(repo, "commit", "-q", "-m", "another source")
+    done = guard(repo, *(["--base", base] if base else []))
+    assert done.returncode == 1
+    assert "data/raw/landed.csv.dvc: modified" in done.stderr

@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import git
 from helpers import background, free_port, run, run_page, wait_for
 
@@ -206,3 +208,100 @@ def check_scale_out_tutorial(project: Path, output: str) -> None:
     assert report["status"] == "healthy"  # a resample of the training data
     kfp_metrics = json.loads((project / "build/kfp/metrics.json").read_text())
     assert kfp_metrics == json.loads((project / "reports/metrics.json").read_text())
+
+
+@pytest.mark.usefixtures("tools_on_path")
+def test_new_data_in_the_bucket_retrains_without_a_commit_by_a_person(tmp_path):
+    """A raw file imported from a bucket (`make import-data`): `make retrain-check` says nothing
+    to do until a new version lands in the bucket, then names the changed source; `make retrain`
+    brings it in (dvc update) and proposes the pointer with the new model; the raw-data guard
+    lets the import follow its source; an unreachable source is a one-line exit 2."""
+    s3_port = free_port()
+    endpoint = f"http://127.0.0.1:{s3_port}"
+    credentials = {
+        "AWS_ACCESS_KEY_ID": KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLFLOW_"))}
+    moto = [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p"]
+    with background([*moto, str(s3_port)], tmp_path, tmp_path / "s3.log", clean_env) as s3:
+        wait_for(f"{endpoint}/", s3, tmp_path / "s3.log")
+        import boto3
+
+        client = boto3.client("s3", endpoint_url=endpoint, **_boto(credentials))
+        for bucket in ("dvc-store", "landing"):
+            client.create_bucket(Bucket=bucket)
+        run(
+            [
+                str(Path(sys.executable).parent / "cookiecutter"),
+                "--no-input",
+                str(Path(__file__).resolve().parent.parent),
+                "-o",
+                str(tmp_path),
+                "dvc_remote=s3",
+                "dvc_remote_url=s3://dvc-store/my-ml-project",
+                "serving=no",
+            ],
+            cwd=tmp_path,
+        )
+        project = tmp_path / "my-ml-project"
+        dotenv = {**credentials, "AWS_ENDPOINT_URL": endpoint}
+        (project / ".env").write_text("".join(f"{k}={v}\n" for k, v in dotenv.items()))
+        run(["make", "setup"], cwd=project, **clean_env)
+        sample = (project / "data/raw/penguins.csv").read_text(encoding="utf-8").splitlines()
+        client.put_object(Bucket="landing", Key="penguins.csv", Body="\n".join(sample) + "\n")
+
+        imported = run(
+            ["make", "import-data", "URL=s3://landing/penguins.csv", "NAME=landed.csv"],
+            cwd=project,
+            **clean_env,
+        )
+        assert "point data.raw_path in params.yaml at data/raw/landed.csv" in imported.stdout
+        pointer = yaml.safe_load((project / "data/raw/landed.csv.dvc").read_text())
+        assert pointer["deps"][0]["path"] == "s3://landing/penguins.csv"
+        first_etag = pointer["deps"][0]["etag"]
+        params = (project / "params.yaml").read_text(encoding="utf-8")
+        (project / "params.yaml").write_text(
+            params.replace("raw_path: data/raw/penguins.csv", "raw_path: data/raw/landed.csv")
+        )
+        run(["make", "repro"], cwd=project, **clean_env)
+        commit_all(project, "Train on the data imported from the bucket")
+        assert check_retrain(project, clean_env).returncode == 0
+
+        # New data lands in the bucket; nobody commits anything.
+        newer = "\n".join(sample[:-60]) + "\n"
+        client.put_object(Bucket="landing", Key="penguins.csv", Body=newer)
+        found = check_retrain(project, clean_env)
+        assert found.returncode != 0
+        assert "its source s3://landing/penguins.csv changed" in found.stdout
+
+        retrained = run(["make", "retrain"], cwd=project, **clean_env)
+        assert "retrain: new model on branch retrain/" in retrained.stdout
+        changed = git(project, "diff", "--name-only", "main", "HEAD").split()
+        assert "data/raw/landed.csv.dvc" in changed and "dvc.lock" in changed
+        pointer = yaml.safe_load((project / "data/raw/landed.csv.dvc").read_text())
+        assert pointer["deps"][0]["etag"] != first_etag
+        assert (project / "data/raw/landed.csv").read_text(encoding="utf-8") == newer
+        assert git(project, "status", "--porcelain", "--", "data").strip() == ""
+        lock = yaml.safe_load((project / "dvc.lock").read_text())
+        deps = {dep["path"]: dep["md5"] for dep in lock["stages"]["prepare"]["deps"]}
+        assert deps["data/raw/landed.csv"] == pointer["outs"][0]["md5"]  # trained on it
+        run(["make", "check-raw-data", "BASE=main"], cwd=project, **clean_env)
+        assert check_retrain(project, clean_env).returncode == 0
+
+    # The bucket is gone: the check cannot judge, and says why in one line.
+    gone = check_retrain(project, clean_env)
+    assert gone.returncode != 0
+    assert "cannot ask s3://landing/penguins.csv whether it changed" in gone.stdout
+
+
+def check_retrain(project: Path, environment: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["make", "retrain-check"], cwd=project, capture_output=True, text=True, env=environment
+    )
+
+
+def commit_all(project: Path, message: str) -> None:
+    git(project, "add", "-A")
+    git(project, "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-qm", message)

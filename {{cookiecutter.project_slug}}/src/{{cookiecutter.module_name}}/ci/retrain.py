@@ -226,7 +226,9 @@ def run(
         return ""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     branch = f"retrain/{stamp}"
-    git(root, "switch", "--quiet", "--create", branch)
+    # No hooks: the new branch is HEAD, and the post-checkout hook's `dvc checkout` would run
+    # on pre-commit's stash of the uncommitted pointers (an updated import back to its old data)
+    git(root, "-c", "core.hooksPath=/dev/null", "switch", "--quiet", "--create", branch)
     git(root, "add", "--", *proposed, *monitoring_history(root))
     git(root, "commit", "--quiet", "--no-verify", "-m", "Retrain the model on the current data")
     print(f"retrain: new model on branch {branch}; push it and open a pull request to review")

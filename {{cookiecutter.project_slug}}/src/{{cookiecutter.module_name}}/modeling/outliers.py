@@ -17,6 +17,7 @@ text features are left to the monitor's unknown-category and unknown-word checks
 from __future__ import annotations
 
 import io
+from functools import cached_property
 import warnings
 from dataclasses import dataclass
 
@@ -63,7 +64,7 @@ class OutlierDetector:
     ties: np.ndarray  # per column: do its quantiles repeat (a value many rows share)?
     limit: float  # the Mahalanobis distance only OUTLIER_RATE of the training rows exceed
 
-    @property
+    @cached_property
     def margin(self) -> np.ndarray:
         return self.spread * MARGIN_SD
 
@@ -143,13 +144,15 @@ class OutlierDetector:
         -5.2 and 5.2, one in ten million): a diamond at the lowest price and near the lowest
         carat, the table's first rows, scored as an impossible combination. Half a step keeps
         the extremes at one in two thousand; a value beyond the range is the range check's."""
-        ranks = np.empty_like(values, dtype=float)
-        for column, quantiles in enumerate(self.quantiles):
-            x = values[:, column]
-            ranks[:, column] = np.interp(x, quantiles, self.ranks)
-            if self.ties[column]:  # both ways agree where quantiles are all distinct
-                down = np.interp(-x, -quantiles[::-1], -self.ranks[::-1])
-                ranks[:, column] = 0.5 * (ranks[:, column] - down)
+        # One np.interp for every column: column j's quantiles are scaled into [2j, 2j + 1] and
+        # its values clamped there first, so the grids line up without overlapping (per column,
+        # the interpolation is the same; a call per column cost 30 us of a one-row request).
+        low, width, offsets, grid, grid_ranks = self._grid
+        x = np.minimum(np.maximum((values - low) / width, 0.0), 1.0) + offsets
+        ranks = np.interp(x, grid, grid_ranks)
+        if self.ties.any():  # both ways agree where quantiles are all distinct
+            down = np.interp(-x, -grid[::-1], -grid_ranks[::-1])
+            ranks = np.where(self.ties, 0.5 * (ranks - down), ranks)
         step = 0.5 * self.ranks[1]
         # ufuncs rather than np.clip and np.nan_to_num: the same result, 15 us less per request
         np.minimum(np.maximum(ranks, step, out=ranks), 1 - step, out=ranks)
@@ -157,9 +160,20 @@ class OutlierDetector:
         np.copyto(normal, 0.0, where=np.isnan(normal))
         return normal
 
+    @cached_property
+    def _grid(self) -> tuple[np.ndarray, ...]:
+        """normal()'s joint grid: each column's low end, width and offset, its quantiles scaled
+        and laid end to end, and their ranks."""
+        low = self.quantiles[:, 0]
+        width = self.quantiles[:, -1] - low
+        width = np.where(width > 0, width, 1.0)
+        offsets = 2.0 * np.arange(len(self.quantiles))
+        grid = ((self.quantiles - low[:, None]) / width[:, None] + offsets[:, None]).ravel()
+        return low, width, offsets, grid, np.tile(self.ranks, len(self.quantiles))
+
     def distances(self, normal: np.ndarray) -> np.ndarray:
         centred = normal - self.location
-        return np.sqrt(np.sum((centred @ self.precision) * centred, axis=1))
+        return np.sqrt(((centred @ self.precision) * centred).sum(axis=1))
 
     def _top(self, normal: np.ndarray, count: int = 2) -> list[str]:
         """The features that add most to a row's distance."""
