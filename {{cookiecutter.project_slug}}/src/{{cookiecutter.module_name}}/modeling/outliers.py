@@ -17,9 +17,9 @@ text features are left to the monitor's unknown-category and unknown-word checks
 from __future__ import annotations
 
 import io
-from functools import cached_property
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 
 import joblib
 import numpy as np
