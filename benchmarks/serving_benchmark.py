@@ -156,13 +156,20 @@ def wrk(url: str, body: str, connections: int, duration: float, scratch: Path) -
     }
 
 
-def bake_and_train(root: Path, template: Path = TEMPLATE_DIR, *answers: str) -> Path:
-    """Bake (answers as `name=value`), `make setup`, `make repro`; the project's folder."""
+def bake_and_train(
+    root: Path, template: Path = TEMPLATE_DIR, *answers: str, family: str = ""
+) -> Path:
+    """Bake (answers as `name=value`), `make setup`, `make repro` (with params.yaml's
+    model.name set to `family` when given); the project's folder."""
     timed(
         [str(BIN / "cookiecutter"), "--no-input", str(template), "-o", str(root), *answers],
         cwd=root,
     )
     project = root / "my-ml-project"
+    if family:
+        params = project / "params.yaml"
+        text = re.sub(r"(?m)^(  name: )\S+", rf"\g<1>{family}", params.read_text(), count=1)
+        params.write_text(text)
     timed(["make", "setup"], cwd=project)
     timed(["make", "repro"], cwd=project)
     return project
@@ -344,15 +351,19 @@ def main() -> None:
     parser.add_argument("--project", type=Path, help="a baked, set-up and trained project")
     parser.add_argument("--mlserver-python", type=Path, help="a venv's python with MLServer")
     parser.add_argument("--baseline-rev", help="an earlier template revision to serve too")
+    parser.add_argument("--family", default="", help="model.name to train (default: the bake's)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install wrk")
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
-        project = args.project.resolve() if args.project else bake_and_train(scratch)
+        project = (
+            args.project.resolve() if args.project else bake_and_train(scratch, family=args.family)
+        )
         row = example(project)
         body = json.dumps({"records": [row]})
-        results: dict = {"model": "default bake (random forest, 200 trees), one-row requests"}
+        family = args.family or "the bake's default"
+        results: dict = {"model": f"default bake, model.name {family}, one-row requests"}
         results["api"] = measure_api(project, scratch, body, args, "api")
         results["make_predict"] = make_predict_rows_per_s(project, scratch, row)
         register_challenger(project)

@@ -130,6 +130,9 @@ def test_split_routes_a_share_sticky_per_routing_key(registry):
             assert len(versions) == 1  # the same key, the same model
             answered[key] = versions.pop()
         text = api.get("/metrics").text
+        operation = api.get("/openapi.json").json()["paths"]["/predict"]["post"]
+    assert [parameter["name"] for parameter in operation["parameters"]] == ["X-Routing-Key"]
+    assert "X-Model-Version" in operation["responses"]["200"]["headers"]
     counts = {version: list(answered.values()).count(version) for version in set(answered.values())}
     assert set(counts) == {registry["champion"], registry["challenger"]}
     assert 8 <= counts[registry["challenger"]] <= 32  # half of 40, give or take chance
@@ -177,3 +180,29 @@ def test_promote_refuses_too_little_traffic_then_moves_the_alias(registry, capsy
     assert alias_version(client, name, settings.model_alias) == registry["challenger"]
     with pytest.raises(MlflowException):
         client.get_model_version_by_alias(name, settings.challenger_alias)
+
+
+def test_promote_refuses_a_challenger_that_scores_worse_on_labelled_rows(registry, monkeypatch):
+    """The challenger's version answers with the majority class (or the mean): worse than the
+    champion on the test split, so the alias stays, whatever its traffic."""
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    from {{ cookiecutter.module_name }}.serving import promotion
+
+    root, client, settings = registry["root"], registry["client"], registry["settings"]
+    params, real_load = load_params(root), promotion.load_model
+
+    def load_worse_challenger(root, params, source=None, threads=1, alias=""):
+        model = real_load(root, params, source=source, threads=threads, alias=alias)
+        if alias == params.mlflow.challenger_alias:
+            test = pd.read_parquet(root / TEST_DATA)
+            dummy = DummyClassifier() if model.classes else DummyRegressor()
+            model.pipeline = dummy.fit(test[list(model.schema.features)], test[model.schema.target])
+        return model
+
+    monkeypatch.setattr(promotion, "load_model", load_worse_challenger)
+    with pytest.raises(SystemExit, match=r"not promoted: the challenger's \S+ [\d.]+ is worse"):
+        compare_and_promote(root, params, None, 0, None)
+    name = settings.registered_model_name
+    assert alias_version(client, name, settings.model_alias) == registry["champion"]
+    assert alias_version(client, name, settings.challenger_alias) == registry["challenger"]

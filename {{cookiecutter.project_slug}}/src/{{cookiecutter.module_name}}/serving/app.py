@@ -39,6 +39,8 @@ from ..predict.scorer import score
 from .auth import BearerToken, api_token, document_bearer
 from .challenger import CHALLENGER, CHAMPION, Challenger, load_challenger
 from .openapi import (
+    MODEL_VERSION_HEADER,
+    ROUTING_KEY_PARAMETER,
     FiniteJSONResponse,
     error_detail,
     explain_response_model,
@@ -233,8 +235,12 @@ def add_predict(
     @app.post(
         PREDICT,
         response_model=response_model(classes, ids, served.outliers is not None),
-        openapi_extra={"requestBody": request_body(records_schema, max_rows)},
+        openapi_extra={
+            "requestBody": request_body(records_schema, max_rows),
+            "parameters": [ROUTING_KEY_PARAMETER],
+        },
         responses={
+            200: {"headers": {"X-Model-Version": MODEL_VERSION_HEADER}},
             400: {"description": "The body is not UTF-8 text"},
             422: {"description": "Invalid records: one error per bad field"},
         },

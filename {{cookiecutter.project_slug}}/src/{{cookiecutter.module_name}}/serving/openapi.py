@@ -29,6 +29,21 @@ def request_body(records: RecordSchema, max_rows: int) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": body}}}
 
 
+# serving.challenger: split (serving/challenger.py)
+ROUTING_KEY_PARAMETER = {
+    "name": "X-Routing-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "With a challenger in split mode: the same key always gets the same model "
+    "(a user or session id); without one, the model is drawn at random",
+}
+MODEL_VERSION_HEADER = {
+    "description": "The registered version of the model that answered",
+    "schema": {"type": "string"},
+}
+
+
 class OutlierFlag(BaseModel):
     """Is the record unlike the training data (modeling/outliers.py)?"""
 
