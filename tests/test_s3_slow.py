@@ -7,11 +7,13 @@ project's own tests run there too (the Dask engine's among them)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -67,46 +69,71 @@ def digests(root: Path) -> dict[str, str]:
     return found
 
 
-@pytest.mark.usefixtures("tools_on_path")
-def test_s3_round_trip_of_data_models_and_mlflow_artifacts(tmp_path):
-    s3_port, mlflow_port = free_port(), free_port()
-    endpoint = f"http://127.0.0.1:{s3_port}"
-    credentials = {
-        "AWS_ACCESS_KEY_ID": KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": SECRET,
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    moto = [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p"]
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLFLOW_"))}
-    with background([*moto, str(s3_port)], tmp_path, logs / "s3.log", clean_env) as s3:
-        wait_for(f"{endpoint}/", s3, logs / "s3.log")
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": KEY_ID,
+    "AWS_SECRET_ACCESS_KEY": SECRET,
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def clean_environment() -> dict[str, str]:
+    """This environment without AWS or MLflow settings: the project reads its own from .env."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLFLOW_"))}
+
+
+@contextlib.contextmanager
+def loopback_s3(folder: Path, log: Path, *buckets: str) -> Iterator[tuple[str, object]]:
+    """moto's S3 server on a free loopback port with `buckets`: (endpoint, boto3 client)."""
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    moto = [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    with background(moto, folder, log, clean_environment()) as s3:
+        wait_for(f"{endpoint}/", s3, log)
         import boto3  # moto's dependency, in the template's environment
 
-        client = boto3.client("s3", endpoint_url=endpoint, **_boto(credentials))
-        for bucket in ("dvc-store", "mlflow-artifacts"):
+        client = boto3.client("s3", endpoint_url=endpoint, **_boto(CREDENTIALS))
+        for bucket in buckets:
             client.create_bucket(Bucket=bucket)
+        yield endpoint, client
 
-        run(
-            [
-                str(Path(sys.executable).parent / "cookiecutter"),
-                "--no-input",
-                str(Path(__file__).resolve().parent.parent),
-                "-o",
-                str(tmp_path),
-                "dvc_remote=s3",
-                "dvc_remote_url=s3://dvc-store/my-ml-project",
-                "mlflow_tracking=server",
-                f"mlflow_server_url=http://127.0.0.1:{mlflow_port}",
-                "scale_out=yes",
-                "serving=no",
-            ],
-            cwd=tmp_path,
+
+def bake_s3_project(folder: Path, *answers: str) -> Path:
+    """The template baked into `folder` with the S3 DVC remote (and `answers`)."""
+    run(
+        [
+            str(Path(sys.executable).parent / "cookiecutter"),
+            "--no-input",
+            str(Path(__file__).resolve().parent.parent),
+            "-o",
+            str(folder),
+            "dvc_remote=s3",
+            "dvc_remote_url=s3://dvc-store/my-ml-project",
+            *answers,
+        ],
+        cwd=folder,
+    )
+    return folder / "my-ml-project"
+
+
+@pytest.mark.usefixtures("tools_on_path")
+def test_s3_round_trip_of_data_models_and_mlflow_artifacts(tmp_path):
+    mlflow_port = free_port()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    clean_env = clean_environment()
+    with loopback_s3(tmp_path, logs / "s3.log", "dvc-store", "mlflow-artifacts") as (
+        endpoint,
+        client,
+    ):
+        project = bake_s3_project(
+            tmp_path,
+            "mlflow_tracking=server",
+            f"mlflow_server_url=http://127.0.0.1:{mlflow_port}",
+            "scale_out=yes",
+            "serving=no",
         )
-        project = tmp_path / "my-ml-project"
         # Credentials and endpoints in .env (git-ignored), as the docs say; make exports them.
-        dotenv = {**credentials, "AWS_ENDPOINT_URL": endpoint, "MLFLOW_S3_ENDPOINT_URL": endpoint}
+        dotenv = {**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "MLFLOW_S3_ENDPOINT_URL": endpoint}
         (project / ".env").write_text("".join(f"{k}={v}\n" for k, v in dotenv.items()))
         run(["make", "setup"], cwd=project, **clean_env)
         run(
@@ -216,37 +243,10 @@ def test_new_data_in_the_bucket_retrains_without_a_commit_by_a_person(tmp_path):
     to do until a new version lands in the bucket, then names the changed source; `make retrain`
     brings it in (dvc update) and proposes the pointer with the new model; the raw-data guard
     lets the import follow its source; an unreachable source is a one-line exit 2."""
-    s3_port = free_port()
-    endpoint = f"http://127.0.0.1:{s3_port}"
-    credentials = {
-        "AWS_ACCESS_KEY_ID": KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": SECRET,
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLFLOW_"))}
-    moto = [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p"]
-    with background([*moto, str(s3_port)], tmp_path, tmp_path / "s3.log", clean_env) as s3:
-        wait_for(f"{endpoint}/", s3, tmp_path / "s3.log")
-        import boto3
-
-        client = boto3.client("s3", endpoint_url=endpoint, **_boto(credentials))
-        for bucket in ("dvc-store", "landing"):
-            client.create_bucket(Bucket=bucket)
-        run(
-            [
-                str(Path(sys.executable).parent / "cookiecutter"),
-                "--no-input",
-                str(Path(__file__).resolve().parent.parent),
-                "-o",
-                str(tmp_path),
-                "dvc_remote=s3",
-                "dvc_remote_url=s3://dvc-store/my-ml-project",
-                "serving=no",
-            ],
-            cwd=tmp_path,
-        )
-        project = tmp_path / "my-ml-project"
-        dotenv = {**credentials, "AWS_ENDPOINT_URL": endpoint}
+    clean_env = clean_environment()
+    with loopback_s3(tmp_path, tmp_path / "s3.log", "dvc-store", "landing") as (endpoint, client):
+        project = bake_s3_project(tmp_path, "serving=no")
+        dotenv = {**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}
         (project / ".env").write_text("".join(f"{k}={v}\n" for k, v in dotenv.items()))
         run(["make", "setup"], cwd=project, **clean_env)
         sample = (project / "data/raw/penguins.csv").read_text(encoding="utf-8").splitlines()
