@@ -273,6 +273,77 @@ def read_params_file(root: Path | str = ".") -> dict[str, Any]:
     return raw
 
 
+def update_params_file(root: Path | str, values: dict[str, Any], purpose: str) -> None:
+    """Set `values` ("section.key" -> value) in `<root>/params.yaml`, every other line and
+    comment as it was (ruamel.yaml's round trip, which DVC uses too), checked as load_params
+    checks before the file is replaced. `purpose` names the change in the one-line refusal."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
+
+    path = Path(root) / PARAMS_FILE
+    document_yaml = YAML()  # round trip: comments, order and quoting kept
+    document_yaml.width = 100
+    document_yaml.preserve_quotes = True
+    # null stays null (ruamel writes an empty value by default)
+    document_yaml.representer.add_representer(
+        type(None), lambda dumper, _: dumper.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
+    document = document_yaml.load(path.read_text(encoding="utf-8"))
+    for key, value in values.items():
+        *sections, last = key.split(".")
+        node = document
+        for name in sections:
+            node = node.setdefault(name, CommentedMap())
+        node[last] = _block_mapping(node, last, value) if isinstance(value, dict) else value
+    model = params_model()
+    try:
+        model.model_validate(_plain(document))
+    except ValidationError as error:
+        raise SystemExit(f"{purpose} does not fit params.yaml: {describe(error, model)}") from None
+    partial = path.with_name(f".{path.name}.partial")
+    with partial.open("w", encoding="utf-8") as handle:
+        document_yaml.dump(document, handle)
+    partial.replace(path)
+
+
+def _block_mapping(parent: Any, key: str, value: dict[str, Any]) -> Any:
+    """`value` as a block mapping under parent[key] that keeps the blank lines which followed
+    the old value (ruamel holds them as a comment: of the parent's key after a flow mapping or a
+    scalar, of the old mapping's last key after a block one). A comment on the old value's line
+    described that value: it goes."""
+    from ruamel.yaml.comments import CommentedMap
+
+    new = CommentedMap(value)
+    if not new:
+        new.fa.set_flow_style()  # {}: the parent's comment stays where it is
+        return new
+    old = parent.get(key)
+    entry = parent.ca.items.get(key)
+    token = None
+    if entry and len(entry) > 2 and entry[2] is not None:
+        token, entry[2] = entry[2], None
+    elif isinstance(old, CommentedMap) and old:
+        tail = old.ca.items.get(list(old)[-1])
+        token = tail[2] if tail and len(tail) > 2 else None
+    if token is not None:
+        token.value = "\n" + token.value.partition("\n")[2]
+        new.ca.items[list(new)[-1]] = [None, None, token, None]
+    return new
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's commented containers as the dicts and lists pydantic's strict mode takes."""
+    if isinstance(node, dict):
+        return {str(key): _plain(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_plain(value) for value in node]
+    if type(node).__module__.startswith("ruamel"):  # scalars ruamel keeps with their format
+        for kind in (bool, int, float, str):
+            if isinstance(node, kind):
+                return kind(node)
+    return node
+
+
 def load_params(root: Path | str = ".") -> Params:
     """`<root>/params.yaml`, validated, with environment overrides and the embedded store."""
     raw = read_params_file(root)
