@@ -327,7 +327,7 @@ def check_api(base: str, project: Path, expected: dict[str, Any]) -> None:
     for batch in (records[:1], records):
         status, answer = call(base, "/predict", {"records": batch})
         assert status == 200, answer
-        assert answer["model"] == ready["model"]
+        assert answer["model"] == {**ready["model"], "role": "champion"}  # no challenger
         assert answer["predictions"] == expected["predictions"][: len(batch)]
         for given, wanted in zip(answer["probabilities"], expected["probabilities"], strict=False):
             assert list(given) == expected["classes"]

@@ -404,7 +404,7 @@ def test_mlflow_server_on_postgresql_tracks_registers_and_serves_the_champion(tr
         assert ready["status"] == "ready" and ready["model"] == served, ready
         records = example_records(project)
         answer = http_json(f"{base}/predict", log, {"records": records})
-        assert answer["model"] == served
+        assert answer["model"] == {**served, "role": "champion"}  # no challenger configured
         assert len(answer["predictions"]) == len(records)
         assert set(answer["predictions"]) <= SPECIES
         for row in answer["probabilities"]:
