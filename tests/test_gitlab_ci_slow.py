@@ -100,6 +100,7 @@ def test_the_gitlab_pipeline_runs_its_jobs(bake, gitlab_ci_local, tmp_path):
         "reports/metrics.json",
         "reports/plots",
         "reports/model_card.md",
+        "data/raw",  # an import updated from storage (`dvc update`) is proposed with the results
     ]
     for relative in [*published, "report.md"]:
         assert (project / relative).exists(), relative
