@@ -108,11 +108,15 @@ def test_the_schema_survives_its_json_file(raw, tmp_path):
 def test_row_names_are_ids_echoed_and_not_features(raw):
     frame = raw.assign(
         customer_id=np.arange(ROWS) * 7 + 1000,  # numbers, but named and distinct like an ID
+        id_str=np.arange(ROWS) * 997 + 6_971_079_756,  # a tweet's ID, as a number
+        rownames=[*map(str, range(1, ROWS)), "oops"],  # R's row names, one value misread
         paid=np.linspace(0, 1, ROWS),  # ends in "id" yet a measurement
+        valid_share=np.linspace(0, 1, ROWS),  # "id_" inside a word: a measurement
     )
     schema = infer_schema(frame, DATA)
-    assert schema.ids == ["Unnamed: 0", "n° client", "customer_id"]
+    assert schema.ids == ["Unnamed: 0", "n° client", "customer_id", "id_str", "rownames"]
     assert schema.features["paid"] == NUMERIC
+    assert schema.features["valid_share"] == NUMERIC
     assert not set(schema.ids) & set(schema.features)
     assert schema.dropped["customer_id"].startswith("ID column")
 

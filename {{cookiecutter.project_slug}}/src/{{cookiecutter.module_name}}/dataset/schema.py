@@ -42,9 +42,11 @@ TEXT_WORDS = 4
 # whatever its number of distinct values.
 LONG_TEXT_WORDS = 8
 WORD = r"[^\W_]+"  # a run of letters or digits, in any alphabet
-# A number column named like an identifier ("id", "customer_id", "OrderID", "uuid") whose
-# values are (nearly) all distinct is an ID, not a measurement.
-ID_NAME = re.compile(r"(?i:(^|[^a-z])(id|uuid|guid)$)|[a-z](ID|Id)$|(?i:^(key|index)$)")
+# A column named like an identifier ("id", "customer_id", "OrderID", "uuid", "id_str", R's
+# "rownames") whose values are (nearly) all distinct is an ID, not a measurement.
+ID_NAME = re.compile(
+    r"(?i:(^|[^a-z])(id|uuid|guid)([^a-z]|$))|[a-z](ID|Id)$|(?i:^(key|index|row_?names)$)"
+)
 ID_DISTINCT_SHARE = 0.95
 # Whole numbers that are (nearly) all distinct, every one of at least ID_DIGITS digits, spread
 # over more than ID_SPAN_PER_ROW values per row: codes drawn from a huge space (an 18-digit
