@@ -6,11 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from {{ cookiecutter.module_name }}.config import load_params
 from {{ cookiecutter.module_name }}.dataset.schema import TEXT, Schema, infer_schema
 from {{ cookiecutter.module_name }}.modeling.estimators import FAMILIES, build_estimator
 from {{ cookiecutter.module_name }}.modeling.explain import PLOTTED_WORDS, Explainer, top_contributions
+from {{ cookiecutter.module_name }}.modeling.features import TOKEN_PATTERN, WordTfidfVectorizer
 from {{ cookiecutter.module_name }}.modeling.model import build_model, fit, load_pipeline
 from {{ cookiecutter.module_name }}.modeling.onnx_export import export_verified
 from {{ cookiecutter.module_name }}.paths import MODEL_DIR, MODEL_ONNX_CHECK, SCHEMA_FILE, TEST_DATA
@@ -65,6 +67,36 @@ def test_every_family_learns_from_text_and_its_export_verifies(family):
     assert exported is not None
 
 
+def orphan_ngrams(vocabulary: dict[str, int]) -> list[str]:
+    words = {term for term in vocabulary if " " not in term}
+    return [term for term in vocabulary if not set(term.split(" ")) <= words]
+
+
+def test_a_word_pair_kept_without_its_words_is_left_out_so_onnx_agrees():
+    """A pair that only occurs as a pair is as frequent as its words: max_features, cutting
+    through such ties, may keep the pair and drop a word. onnxruntime never counts that pair."""
+    pairs = [f"alpha{i} beta{i}" for i in range(40)]
+    reviews = [pairs[i] for i in range(40) for _ in range(1 + i % 3)]
+    frame = pd.DataFrame(
+        {
+            "review": [f"{review} {('bad', 'good')[j % 2]}" for j, review in enumerate(reviews)],
+            "label": [j % 2 for j in range(len(reviews))],
+        }
+    )
+    schema = infer_schema(frame, data_section(text_features=["review"]))
+    settings = {"max_features": 150, "word_ngrams": 2, "char_ngrams": 0, "min_documents": 1}
+    plain = TfidfVectorizer(ngram_range=(1, 2), max_features=150, token_pattern=TOKEN_PATTERN)
+    assert orphan_ngrams(plain.fit(frame["review"]).vocabulary_)  # the tie this test is about
+    text = load_params(PROJECT_ROOT).features.text.model_copy(update=settings)
+    model = build_model(schema, 5, build_estimator("linear", {}, TASK, 0), text)
+    fit(model, frame[["review"]], frame["label"])
+    vectorizer = model[0].named_transformers_["text_0"][-1]
+    assert isinstance(vectorizer, WordTfidfVectorizer) and vectorizer.vocabulary_
+    assert not orphan_ngrams(vectorizer.vocabulary_)
+    _, verification = export_verified(model, schema, frame[["review"]], 1e-4)
+    assert verification.verified, verification
+
+
 def test_explanations_name_the_words_of_the_record():
     frame = review_frame(TASK)
     schema = infer_schema(frame, data_section())
@@ -100,7 +132,6 @@ def test_a_table_of_one_text_column_and_a_label_runs_end_to_end(make_project, mo
     if TASK == "classification":
         assert metrics["accuracy"] > 0.85 > metrics["baseline_accuracy"]
         # as good as a plain TF-IDF + logistic regression on the same split, give or take 0.02
-        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
 

@@ -28,12 +28,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
 from ..dataset.schema import CATEGORICAL, DATETIME, NUMERIC, TEXT, Schema
 from .estimators import family_of
-from .features import DateParts, TextOneHotEncoder, as_documents, as_numbers, as_text
+from .features import (
+    DateParts,
+    TextOneHotEncoder,
+    WordTfidfVectorizer,
+    as_documents,
+    as_numbers,
+    as_text,
+)
 
 OPSET = {"": 17, "ai.onnx.ml": 3}
 DATE_PARTS = len(DateParts.parts)
@@ -102,9 +110,24 @@ def _fix_missing_flag() -> None:
 
 
 def _register_converters() -> None:
-    from skl2onnx import update_registered_converter
+    from skl2onnx import get_model_alias, update_registered_converter
+    from skl2onnx.common._registration import get_converter
+    from skl2onnx.operator_converters.tfidf_vectoriser import convert_sklearn_tfidf_vectoriser
+    from skl2onnx.shape_calculators.text_vectorizer import (
+        calculate_sklearn_text_vectorizer_output_shapes,
+    )
 
     _fix_missing_flag()
+
+    # A TfidfVectorizer whose vocabulary was pruned after fitting: converted as one, with the
+    # options of TfidfVectorizer's converter.
+    update_registered_converter(
+        WordTfidfVectorizer,
+        "ProjectWordTfidfVectorizer",
+        calculate_sklearn_text_vectorizer_output_shapes,
+        convert_sklearn_tfidf_vectoriser,
+        options=get_converter(get_model_alias(TfidfVectorizer)).get_allowed_options(),
+    )
 
     # Our parsing steps run before the graph (onnx_inputs): inside it they pass values on.
     update_registered_converter(
